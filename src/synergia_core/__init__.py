@@ -1,0 +1,98 @@
+"""synergia-core: the data layer of a multi-model AI chat product, as a library.
+
+A catalog of AI models with prices, per-user chats, and message histories
+with branches, streaming replies, token usage and cost, on SQLite (embedded
+default) or PostgreSQL, with the migrations shipped inside the package::
+
+    from synergia_core import Synergia
+
+    with Synergia("sqlite:///chats.db") as sy:
+        sy.migrate()
+        print(sy.health())
+
+Everything public is importable from here and listed in ``__all__``.
+"""
+
+from synergia_core._migration import (
+    current_revision,
+    downgrade,
+    head_revision,
+    include_object,
+    migrate,
+)
+from synergia_core._version import __version__
+from synergia_core.errors import (
+    ChatNotFound,
+    ConcurrentUpdateError,
+    ConflictError,
+    DatabaseUnavailableError,
+    InvalidInputError,
+    InvalidStateError,
+    MessageNotFound,
+    ModelAlreadyExists,
+    ModelNotFound,
+    ModelUnavailableError,
+    NotFoundError,
+    SchemaOutOfDateError,
+    SynergiaError,
+)
+from synergia_core.schemas import (
+    Attachment,
+    ChatCreate,
+    ChatRead,
+    ChatUpdate,
+    Health,
+    MessageCreate,
+    MessageRead,
+    MessageStatus,
+    ModelCreate,
+    ModelRead,
+    ModelUpdate,
+    Page,
+    Role,
+    ToolCall,
+    Usage,
+    UsageRow,
+    UsageTotals,
+)
+from synergia_core.store import Synergia
+
+__all__ = [
+    "Attachment",
+    "ChatCreate",
+    "ChatNotFound",
+    "ChatRead",
+    "ChatUpdate",
+    "ConcurrentUpdateError",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "Health",
+    "InvalidInputError",
+    "InvalidStateError",
+    "MessageCreate",
+    "MessageNotFound",
+    "MessageRead",
+    "MessageStatus",
+    "ModelAlreadyExists",
+    "ModelCreate",
+    "ModelNotFound",
+    "ModelRead",
+    "ModelUnavailableError",
+    "ModelUpdate",
+    "NotFoundError",
+    "Page",
+    "Role",
+    "SchemaOutOfDateError",
+    "Synergia",
+    "SynergiaError",
+    "ToolCall",
+    "Usage",
+    "UsageRow",
+    "UsageTotals",
+    "__version__",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "include_object",
+    "migrate",
+]

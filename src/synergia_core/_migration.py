@@ -1,0 +1,246 @@
+"""Running the migrations shipped in the package.
+
+Alembic's configuration is built in code (no ``alembic.ini``); the scripts live
+in :mod:`synergia_core.migrations` and the version table is
+``synergia_alembic_version``, so a host's own Alembic history in the same
+database is never touched.
+
+Each function takes a URL, an :class:`~sqlalchemy.engine.Engine` or a
+:class:`~sqlalchemy.engine.Connection`. With a URL or an engine the work runs
+in a transaction of its own, committed at the end; with a connection it runs
+inside the caller's transaction, which the caller commits.
+
+On PostgreSQL, :func:`migrate` and :func:`downgrade` first take a
+transaction-scoped advisory lock, so processes that migrate one database at
+once run one after the other; the later ones find the schema at head and do
+nothing. On SQLite the write lock taken by ``BEGIN IMMEDIATE`` does the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from synergia_core.db import READ_ONLY, create_engine
+
+__all__ = [
+    "TABLE_PREFIX",
+    "VERSION_TABLE",
+    "Revision",
+    "Target",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "history",
+    "include_object",
+    "migrate",
+]
+
+logger = logging.getLogger(__name__)
+
+VERSION_TABLE = "synergia_alembic_version"
+"""The table where Alembic records synergia-core's schema revision."""
+
+TABLE_PREFIX = "synergia_"
+"""Prefix of every table (and the version table) synergia-core creates."""
+
+# Arbitrary 63-bit key of the PostgreSQL advisory lock serializing migrations.
+_LOCK_KEY = 0x5359_4E45_5247_4941
+
+Target = str | URL | Engine | Connection | None
+"""What the migration functions accept: a URL (``None``: the default URL),
+an engine, or a connection whose transaction the caller owns."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision of the shipped migration history."""
+
+    revision: str
+    down_revision: str | None
+    message: str
+    is_head: bool
+
+
+def _config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "synergia_core:migrations")
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+@contextmanager
+def connect(target: Target, *, read_only: bool = False) -> Iterator[Connection]:
+    """Yield a connection in a transaction for ``target`` (see the module docstring)."""
+    if isinstance(target, Connection):
+        yield target
+        return
+    if isinstance(target, Engine):
+        with _begin(target, read_only=read_only) as connection:
+            yield connection
+        return
+    engine = create_engine(target, poolclass=NullPool)
+    try:
+        with _begin(engine, read_only=read_only) as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _begin(engine: Engine, *, read_only: bool) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        if read_only:
+            connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection
+
+
+def _lock(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def migrate(target: Target = None, revision: str = "head") -> None:
+    """Upgrade the database schema to ``revision`` (the newest by default).
+
+    Idempotent: a database already at the revision is left alone. Safe when
+    several processes migrate one database at once.
+
+    Args:
+        target: A URL (``None``: ``$SYNERGIA_DATABASE_URL``, else the
+            default SQLite file), an engine, or a connection.
+        revision: The revision to upgrade to.
+
+    Raises:
+        alembic.util.CommandError: ``revision`` is unknown.
+        sqlalchemy.exc.OperationalError: The database cannot be reached.
+    """
+    with connect(target) as connection:
+        _lock(connection)
+        before = _current(connection)
+        command.upgrade(_config(connection), revision)
+        after = _current(connection)
+    if before != after:
+        logger.info("migrated synergia-core schema from %s to %s", before or "<empty>", after)
+
+
+def downgrade(target: Target, revision: str) -> None:
+    """Downgrade the database schema to ``revision`` (``"base"`` drops every table).
+
+    Args:
+        target: A URL, an engine, or a connection.
+        revision: The revision to go back to.
+
+    Raises:
+        alembic.util.CommandError: ``revision`` is unknown.
+        sqlalchemy.exc.OperationalError: The database cannot be reached.
+    """
+    with connect(target) as connection:
+        _lock(connection)
+        before = _current(connection)
+        command.downgrade(_config(connection), revision)
+        after = _current(connection)
+    logger.info("downgraded synergia-core schema from %s to %s", before, after or "<empty>")
+
+
+def _current(connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def current_revision(target: Target = None) -> str | None:
+    """Return the schema revision the database is at (``None``: never migrated).
+
+    Raises:
+        sqlalchemy.exc.OperationalError: The database cannot be reached.
+    """
+    with connect(target, read_only=True) as connection:
+        return _current(connection)
+
+
+def head_revision() -> str:
+    """Return the newest schema revision shipped with this package."""
+    head = _script().get_current_head()
+    if head is None:  # pragma: no cover - the package always ships a revision
+        raise RuntimeError("synergia-core ships no migration")
+    return head
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` belongs to the shipped history (else it is newer)."""
+    try:
+        return _script().get_revision(revision) is not None
+    except Exception:  # alembic raises several types for unknown ids
+        return False
+
+
+def history() -> list[Revision]:
+    """Return the shipped revisions, newest first."""
+    script = _script()
+    heads = set(script.get_heads())
+    return [
+        Revision(
+            revision=rev.revision,
+            down_revision=rev.down_revision if isinstance(rev.down_revision, str) else None,
+            message=(rev.doc or "").strip(),
+            is_head=rev.revision in heads,
+        )
+        for rev in script.walk_revisions()
+    ]
+
+
+def include_object(
+    object: Any,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: Any,
+) -> bool:
+    """Alembic ``include_object`` hook for a host's own migrations.
+
+    Returns ``False`` for synergia-core's tables (and their columns, indexes
+    and constraints) and for its version table, so a host's autogenerate
+    never proposes to drop or alter them::
+
+        context.configure(..., include_object=synergia_core.include_object)
+
+    To combine with a filter of your own, call it first and ``and`` the results.
+    """
+    return not _is_synergia_object(object, name, type_)
+
+
+def only_synergia_objects(
+    object: Any,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: Any,
+) -> bool:
+    """The inverse of :func:`include_object`, used by the shipped env.py."""
+    return _is_synergia_object(object, name, type_)
+
+
+def _is_synergia_object(object: Any, name: str | None, type_: str) -> bool:
+    if type_ == "table":
+        table_name = name or ""
+    else:
+        table = getattr(object, "table", None)
+        table_name = getattr(table, "name", "") or ""
+    return table_name.startswith(TABLE_PREFIX)

@@ -1,0 +1,69 @@
+"""The one place SQLAlchemy and driver errors become synergia-core errors.
+
+Services validate before they write, so most conditions a caller can cause
+never reach the database; what still does (a race lost to another writer, a
+value the database refuses, a connection that drops) is translated here,
+always with ``raise ... from`` so the original stays on ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+from synergia_core.errors import (
+    ConcurrentUpdateError,
+    ConflictError,
+    DatabaseUnavailableError,
+    InvalidInputError,
+    SynergiaError,
+)
+
+__all__ = ["constraint_name", "translate_errors"]
+
+logger = logging.getLogger(__name__)
+
+# Constraints whose violation means "another writer got there first".
+_RACE_CONSTRAINTS = {"uq_synergia_messages_chat_id_seq": "chat"}
+
+
+def constraint_name(error: sa_exc.DBAPIError) -> str | None:
+    """Name of the constraint a driver error reports, when the driver says it."""
+    diag = getattr(error.orig, "diag", None)  # psycopg
+    name = getattr(diag, "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+def _translate(error: sa_exc.SQLAlchemyError) -> SynergiaError:
+    if isinstance(error, sa_exc.TimeoutError):
+        return DatabaseUnavailableError(f"no database connection available: {error}")
+    if isinstance(error, sa_exc.DBAPIError):
+        detail = str(error.orig) if error.orig is not None else str(error)
+        detail = detail.strip().splitlines()[0] if detail.strip() else type(error).__name__
+        if error.connection_invalidated or isinstance(
+            error, (sa_exc.OperationalError, sa_exc.InterfaceError)
+        ):
+            return DatabaseUnavailableError(f"database unavailable: {detail}")
+        if isinstance(error, sa_exc.IntegrityError):
+            name = constraint_name(error)
+            if name in _RACE_CONSTRAINTS:
+                return ConcurrentUpdateError(_RACE_CONSTRAINTS[name], None)
+            return ConflictError(f"the database refused the change: {detail}")
+        if isinstance(error, sa_exc.DataError):
+            return InvalidInputError(f"the database refused a value: {detail}")
+        return DatabaseUnavailableError(f"database error: {detail}")
+    return DatabaseUnavailableError(f"database error: {error}")
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Translate SQLAlchemy and driver errors raised in the block into ours."""
+    try:
+        yield
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+        translated = _translate(error)
+        logger.debug("translated %s into %s", type(error).__name__, type(translated).__name__)
+        raise translated from error

@@ -1,0 +1,179 @@
+"""Engines: URL resolution, the engine factory and the per-dialect settings.
+
+:func:`create_engine` builds an engine configured the way synergia-core
+expects its own engines to be:
+
+* SQLite: foreign keys on, WAL journal (for files), a busy timeout, the
+  transaction taken by SQLAlchemy rather than by the ``sqlite3`` module, and
+  write transactions opened with ``BEGIN IMMEDIATE`` so that concurrent
+  writers queue on the busy timeout instead of failing with "database is
+  locked" half-way through. The exact decimal aggregate used for money sums is
+  registered on every connection.
+* PostgreSQL: psycopg 3, ``pool_pre_ping`` so that connections broken by a
+  server restart are replaced transparently.
+
+An engine a host creates itself can be passed to :class:`~synergia_core.Synergia`
+instead; the library then uses it as it is.
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+__all__ = [
+    "DEFAULT_URL",
+    "URL_ENV_VAR",
+    "create_engine",
+    "ensure_sqlite_functions",
+    "resolve_url",
+]
+
+logger = logging.getLogger(__name__)
+
+URL_ENV_VAR = "SYNERGIA_DATABASE_URL"
+"""The one environment variable synergia-core reads: the default database URL."""
+
+DEFAULT_URL = "sqlite:///synergia.db"
+"""The database used when neither a URL nor ``$SYNERGIA_DATABASE_URL`` is given."""
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite writer waits for the write lock before giving up."""
+
+READ_ONLY = "synergia_read_only"
+"""Execution option: the transaction only reads (SQLite opens it with a
+deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``)."""
+
+DECIMAL_SUM = "synergia_decimal_sum"
+"""Name of the exact decimal SUM aggregate registered on SQLite connections."""
+
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, traps=[decimal.Inexact, decimal.InvalidOperation])
+_FUNCTIONS_REGISTERED = "synergia_functions"
+
+
+def resolve_url(url: str | URL | None = None) -> URL:
+    """Return the database URL to use, with the driver synergia-core ships.
+
+    Args:
+        url: A URL; when ``None``, ``$SYNERGIA_DATABASE_URL``, else
+            :data:`DEFAULT_URL`.
+
+    Returns:
+        The parsed URL; ``postgresql://`` and ``postgres://`` are mapped to
+        ``postgresql+psycopg://`` (psycopg 3).
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: The URL cannot be parsed.
+    """
+    if url is None:
+        url = os.environ.get(URL_ENV_VAR) or DEFAULT_URL
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """Create a synchronous engine configured for synergia-core.
+
+    Args:
+        url: The database URL (see :func:`resolve_url`).
+        echo: Log every SQL statement (SQLAlchemy's ``echo``).
+        **kwargs: Passed on to :func:`sqlalchemy.create_engine`.
+
+    Returns:
+        A new :class:`~sqlalchemy.engine.Engine`; dispose of it when done.
+    """
+    resolved = resolve_url(url)
+    backend = resolved.get_backend_name()
+    if backend == "sqlite":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        connect_args.setdefault("check_same_thread", False)
+        if _is_memory(resolved):
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
+        configure_sqlite_engine(engine, memory=_is_memory(resolved))
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(resolved, echo=echo, **kwargs)
+    logger.debug("created %s engine for %s", backend, resolved.render_as_string(hide_password=True))
+    return engine
+
+
+def _is_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database
+
+
+def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
+    """Install synergia-core's SQLite settings on ``engine``'s connections.
+
+    Foreign keys on, WAL (files only), transactions begun by
+    SQLAlchemy (``BEGIN IMMEDIATE`` for writes, ``BEGIN`` for transactions
+    run with the :data:`READ_ONLY` execution option), and the exact decimal
+    aggregate.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (the sqlite3 module's implicit
+        # transactions start late and break BEGIN IMMEDIATE and DDL).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+        _register_sqlite_functions(dbapi_connection)
+        record.info[_FUNCTIONS_REGISTERED] = True
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class _DecimalSum:
+    """SQLite aggregate: the exact sum of decimal strings, as a string."""
+
+    def __init__(self) -> None:
+        self.total: decimal.Decimal | None = None
+
+    def step(self, value: object) -> None:
+        if value is None:
+            return
+        number = decimal.Decimal(value if isinstance(value, (str, int)) else str(value))
+        self.total = number if self.total is None else _EXACT.add(self.total, number)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else format(self.total, "f")
+
+
+def _register_sqlite_functions(dbapi_connection: Any) -> None:
+    dbapi_connection.create_aggregate(DECIMAL_SUM, 1, _DecimalSum)
+
+
+def ensure_sqlite_functions(connection: Connection) -> None:
+    """Register the exact decimal aggregate on ``connection`` if it lacks it.
+
+    Engines made by :func:`create_engine` register it on connect; this covers
+    a host's own engine or session. It is a no-op on other dialects.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    info = connection.connection.info
+    if info.get(_FUNCTIONS_REGISTERED):
+        return
+    _register_sqlite_functions(connection.connection.dbapi_connection)
+    info[_FUNCTIONS_REGISTERED] = True

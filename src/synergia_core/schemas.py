@@ -1,0 +1,508 @@
+"""Pydantic v2 schemas: the only types that cross the public boundary.
+
+``*Create`` and ``*Update`` schemas are what callers send; ``*Read`` schemas
+are what they get back (frozen). Every schema forbids unknown fields and
+bounds its strings and numbers, so a malformed request fails at construction
+with pydantic's ``ValidationError`` before it reaches a database.
+
+Money is :class:`~decimal.Decimal` throughout: prices are USD per million
+tokens with at most 10 decimal places, costs are exact and unrounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from typing_extensions import Self
+
+__all__ = [
+    "MAX_TOKENS",
+    "Attachment",
+    "ChatCreate",
+    "ChatRead",
+    "ChatUpdate",
+    "Health",
+    "MessageCreate",
+    "MessageRead",
+    "MessageStatus",
+    "ModelCreate",
+    "ModelRead",
+    "ModelUpdate",
+    "Page",
+    "Role",
+    "ToolCall",
+    "Usage",
+    "UsageRow",
+    "UsageTotals",
+]
+
+MAX_TOKENS = 1_000_000_000
+"""Upper bound of any single token count (one billion): far above any real
+request, low enough that sums over billions of messages stay in 64 bits."""
+
+T = TypeVar("T")
+
+Price = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=10, allow_inf_nan=False)]
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+Metadata = dict[str, JsonValue]
+UserId = Annotated[str, Field(min_length=1, max_length=255)]
+Provider = Annotated[str, Field(min_length=1, max_length=100)]
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
+Title = Annotated[str, Field(max_length=500)]
+SystemPrompt = Annotated[str, Field(max_length=200_000)]
+WindowSize = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+
+_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False)
+_OUTPUT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(str, Enum):
+    """Who wrote a message."""
+
+    system = "system"
+    user = "user"
+    assistant = "assistant"
+    tool = "tool"
+
+
+class MessageStatus(str, Enum):
+    """Where a message is in its life.
+
+    ``complete`` is the normal state; an assistant reply written while it
+    streams moves ``streaming`` -> ``complete`` | ``failed`` | ``cancelled``.
+    """
+
+    pending = "pending"
+    streaming = "streaming"
+    complete = "complete"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelCreate(BaseModel):
+    """A model to add to the catalog.
+
+    ``price_per_million_tokens`` (the original backend's single price) is
+    accepted as shorthand that sets the input and the output price alike. A
+    missing cache price means the input price is charged for cached tokens.
+    """
+
+    model_config = _INPUT
+
+    provider: Provider
+    name: ModelName
+    display_name: DisplayName | None = None
+    input_price_per_million: Price = Field(default=None, validate_default=True)
+    output_price_per_million: Price = Field(default=None, validate_default=True)
+    cache_read_price_per_million: Price | None = None
+    cache_write_price_per_million: Price | None = None
+    context_window: WindowSize | None = None
+    max_output_tokens: WindowSize | None = None
+    is_enabled: bool = True
+    metadata: Metadata = Field(default_factory=dict)
+    price_per_million_tokens: Price | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_price_shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        shorthand = data.get("price_per_million_tokens")
+        for field in ("input_price_per_million", "output_price_per_million"):
+            if data.get(field) is None:
+                if shorthand is None:
+                    raise ValueError(f"{field} is required (or give price_per_million_tokens)")
+                data[field] = shorthand
+        return data
+
+    @model_validator(mode="after")
+    def _check_windows(self) -> Self:
+        if (
+            self.context_window is not None
+            and self.max_output_tokens is not None
+            and self.max_output_tokens > self.context_window
+        ):
+            raise ValueError("max_output_tokens cannot exceed context_window")
+        return self
+
+
+class ModelUpdate(BaseModel):
+    """A partial change to a model: only the fields given are changed.
+
+    Giving ``None`` for a nullable field (``display_name``, the cache prices,
+    ``context_window``, ``max_output_tokens``) clears it.
+    """
+
+    model_config = _INPUT
+
+    display_name: DisplayName | None = None
+    input_price_per_million: Price | None = None
+    output_price_per_million: Price | None = None
+    cache_read_price_per_million: Price | None = None
+    cache_write_price_per_million: Price | None = None
+    context_window: WindowSize | None = None
+    max_output_tokens: WindowSize | None = None
+    is_enabled: bool | None = None
+    metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> Self:
+        for field in ("input_price_per_million", "output_price_per_million", "is_enabled"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be cleared")
+        if "metadata" in self.model_fields_set and self.metadata is None:
+            raise ValueError("metadata cannot be None; give {} to clear it")
+        return self
+
+
+class ModelRead(BaseModel):
+    """A model of the catalog as stored."""
+
+    model_config = _OUTPUT
+
+    id: uuid.UUID
+    provider: str
+    name: str
+    display_name: str | None
+    input_price_per_million: Decimal
+    output_price_per_million: Decimal
+    cache_read_price_per_million: Decimal | None
+    cache_write_price_per_million: Decimal | None
+    context_window: int | None
+    max_output_tokens: int | None
+    is_enabled: bool
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ---------------------------------------------------------------------------- chats
+
+
+class ChatCreate(BaseModel):
+    """A new chat of one user."""
+
+    model_config = _INPUT
+
+    user_id: UserId
+    title: Title | None = None
+    model_id: uuid.UUID | None = None
+    system_prompt: SystemPrompt | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ChatUpdate(BaseModel):
+    """A partial change to a chat: only the fields given are changed.
+
+    Giving ``None`` for ``title``, ``model_id`` or ``system_prompt`` clears it.
+    """
+
+    model_config = _INPUT
+
+    title: Title | None = None
+    model_id: uuid.UUID | None = None
+    system_prompt: SystemPrompt | None = None
+    metadata: Metadata | None = None
+    is_pinned: bool | None = None
+    is_archived: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> Self:
+        for field in ("metadata", "is_pinned", "is_archived"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be None")
+        return self
+
+
+class ChatRead(BaseModel):
+    """A chat as stored, with its activity counters."""
+
+    model_config = _OUTPUT
+
+    id: uuid.UUID
+    user_id: str
+    title: str | None
+    model_id: uuid.UUID | None
+    system_prompt: str | None
+    metadata: dict[str, Any]
+    is_pinned: bool
+    is_archived: bool
+    message_count: int
+    current_message_id: uuid.UUID | None
+    last_message_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ------------------------------------------------------------------------- messages
+
+
+class Usage(BaseModel):
+    """Token usage of one model call.
+
+    ``input_tokens`` is the whole prompt; ``cache_read_tokens`` and
+    ``cache_write_tokens`` are parts of it (OpenAI's convention), and
+    ``reasoning_tokens`` is part of ``output_tokens``. Use
+    :meth:`from_openai` and :meth:`from_anthropic` to convert a provider's
+    usage payload: Anthropic reports its cache counts beside the input, so
+    they are added in.
+    """
+
+    model_config = _INPUT
+
+    input_tokens: TokenCount
+    output_tokens: TokenCount
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = 0
+
+    @model_validator(mode="after")
+    def _parts_within_totals(self) -> Self:
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            raise ValueError(
+                "cache_read_tokens + cache_write_tokens cannot exceed input_tokens "
+                "(they are parts of the prompt)"
+            )
+        if self.reasoning_tokens > self.output_tokens:
+            raise ValueError("reasoning_tokens cannot exceed output_tokens (they are part of it)")
+        return self
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    @classmethod
+    def from_openai(cls, payload: Mapping[str, Any] | Any) -> Usage:
+        """Build a :class:`Usage` from an OpenAI usage payload.
+
+        Accepts the Chat Completions shape (``prompt_tokens``,
+        ``completion_tokens``, ``prompt_tokens_details.cached_tokens``,
+        ``completion_tokens_details.reasoning_tokens``) and the Responses
+        shape (``input_tokens``, ``output_tokens``,
+        ``input_tokens_details``, ``output_tokens_details``), as a dict or as
+        an SDK object. OpenAI's prompt count already includes cached tokens.
+
+        Raises:
+            pydantic.ValidationError: The counts are missing or inconsistent.
+        """
+        data = _as_mapping(payload)
+        if "prompt_tokens" in data or "completion_tokens" in data:
+            input_tokens = data.get("prompt_tokens")
+            output_tokens = data.get("completion_tokens")
+            in_details = _as_mapping(data.get("prompt_tokens_details"))
+            out_details = _as_mapping(data.get("completion_tokens_details"))
+        else:
+            input_tokens = data.get("input_tokens")
+            output_tokens = data.get("output_tokens")
+            in_details = _as_mapping(data.get("input_tokens_details"))
+            out_details = _as_mapping(data.get("output_tokens_details"))
+        return cls.model_validate(
+            {
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cache_read_tokens": in_details.get("cached_tokens") or 0,
+                "reasoning_tokens": out_details.get("reasoning_tokens") or 0,
+            }
+        )
+
+    @classmethod
+    def from_anthropic(cls, payload: Mapping[str, Any] | Any) -> Usage:
+        """Build a :class:`Usage` from an Anthropic Messages usage payload.
+
+        Anthropic's ``input_tokens`` excludes cached tokens, so
+        ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` are
+        added to it to get the whole prompt.
+
+        Raises:
+            pydantic.ValidationError: The counts are missing or inconsistent.
+        """
+        data = _as_mapping(payload)
+        cache_read = data.get("cache_read_input_tokens") or 0
+        cache_write = data.get("cache_creation_input_tokens") or 0
+        input_tokens = data.get("input_tokens")
+        if isinstance(input_tokens, int) and isinstance(cache_read, int):
+            if isinstance(cache_write, int):
+                input_tokens = input_tokens + cache_read + cache_write
+        return cls.model_validate(
+            {
+                "input_tokens": input_tokens,
+                "output_tokens": data.get("output_tokens"),
+                "cache_read_tokens": cache_read,
+                "cache_write_tokens": cache_write,
+            }
+        )
+
+
+def _as_mapping(payload: Any) -> Mapping[str, Any]:
+    if payload is None:
+        return {}
+    if isinstance(payload, Mapping):
+        return payload
+    dump = getattr(payload, "model_dump", None)
+    if callable(dump):
+        result = dump()
+        if isinstance(result, Mapping):
+            return result
+    if hasattr(payload, "__dict__"):
+        return {k: v for k, v in vars(payload).items() if not k.startswith("_")}
+    raise TypeError(f"expected a usage mapping, got {type(payload).__name__}")
+
+
+class ToolCall(BaseModel):
+    """A function call requested by an assistant message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Attachment(BaseModel):
+    """A reference to content stored elsewhere (never the bytes themselves)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["image", "file", "audio"]
+    uri: Annotated[str, Field(min_length=1, max_length=4096)]
+    mime_type: Annotated[str, Field(min_length=1, max_length=255)]
+    name: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    size_bytes: Annotated[int, Field(ge=0)] | None = None
+
+
+class MessageCreate(BaseModel):
+    """A complete message to add to a chat.
+
+    ``parent_id`` defaults to the chat's current leaf. ``usage`` is recorded
+    and priced with the message's model. ``tool_calls`` are allowed only on
+    assistant messages; ``tool_call_id`` is required on, and only on, tool
+    messages.
+    """
+
+    model_config = _INPUT
+
+    role: Role
+    content: str
+    model_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+    usage: Usage | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    attachments: list[Attachment] | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_role_fields(self) -> Self:
+        if self.tool_calls and self.role is not Role.assistant:
+            raise ValueError("tool_calls are allowed only on assistant messages")
+        if self.role is Role.tool and self.tool_call_id is None:
+            raise ValueError("tool messages need a tool_call_id")
+        if self.role is not Role.tool and self.tool_call_id is not None:
+            raise ValueError("tool_call_id is allowed only on tool messages")
+        return self
+
+
+class MessageRead(BaseModel):
+    """A message as stored, with its usage and cost."""
+
+    model_config = _OUTPUT
+
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    seq: int
+    role: Role
+    content: str
+    status: MessageStatus
+    model_id: uuid.UUID | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost: Decimal
+    error: str | None
+    tool_calls: list[ToolCall] | None
+    tool_call_id: str | None
+    attachments: list[Attachment] | None
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a keyset-paginated list.
+
+    Pass ``next_cursor`` back as ``cursor=`` to get the following page; it is
+    ``None`` on the last page. Cursors are opaque.
+    """
+
+    model_config = _OUTPUT
+
+    items: list[T]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------- usage
+
+
+class UsageTotals(BaseModel):
+    """Token counts and cost summed over a set of messages (zeros when empty)."""
+
+    model_config = _OUTPUT
+
+    message_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal = Decimal(0)
+
+
+class UsageRow(UsageTotals):
+    """One group of a usage breakdown.
+
+    ``key`` is the model id (``None`` for messages without a model), the UTC
+    date, the user id or the chat id, according to the breakdown asked for.
+    """
+
+    key: uuid.UUID | dt.date | str | None
+
+
+# ---------------------------------------------------------------------------- health
+
+
+class Health(BaseModel):
+    """The state of the library and its database, as :meth:`Synergia.health` reports it.
+
+    ``status`` is ``"unhealthy"`` when the database cannot be reached or its
+    schema is not at the revision this package expects; ``error`` then says why.
+    """
+
+    model_config = _OUTPUT
+
+    status: Literal["healthy", "unhealthy"]
+    version: str
+    database: str
+    revision: str | None
+    head: str | None
+    latency_ms: float | None
+    uptime_s: float
+    timestamp: dt.datetime
+    error: str | None = None

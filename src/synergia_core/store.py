@@ -1,0 +1,195 @@
+"""The :class:`Synergia` facade: one object a host shares per process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+
+from synergia_core import _migration
+from synergia_core._translate import translate_errors
+from synergia_core._version import __version__
+from synergia_core.db import READ_ONLY, create_engine
+from synergia_core.errors import SchemaOutOfDateError
+from synergia_core.schemas import Health
+
+__all__ = ["Synergia"]
+
+logger = logging.getLogger(__name__)
+
+
+def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:
+    """The error for a database at ``current`` when the package expects ``head``."""
+    if current is not None and not _migration.is_known_revision(current):
+        message = (
+            f"database schema is at revision {current}, newer than synergia-core "
+            f"{__version__} knows (its head is {head}); upgrade the synergia-core package"
+        )
+        return SchemaOutOfDateError(current, head, message)
+    return SchemaOutOfDateError(current, head)
+
+
+class Synergia:
+    """Chats, messages and the model catalog on one database.
+
+    Construction does no I/O. The first call that touches the database checks
+    that its schema is at the revision this package ships: if not, it raises
+    :class:`~synergia_core.errors.SchemaOutOfDateError` naming both revisions
+    and the command that fixes it, or migrates when ``auto_migrate=True``.
+
+    A ``Synergia`` is thread-safe; share one per process and :meth:`close` it
+    at shutdown (or use it as a context manager).
+
+    Args:
+        url: Database URL; ``None`` means ``$SYNERGIA_DATABASE_URL``, else
+            ``sqlite:///synergia.db``. ``postgresql://`` uses psycopg 3.
+        engine: An engine of the host's to use instead of a URL; it is not
+            disposed of by :meth:`close`.
+        auto_migrate: Upgrade the schema on first use instead of raising.
+        echo: Log every SQL statement.
+
+    Raises:
+        ValueError: Both ``url`` and ``engine`` were given.
+    """
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        engine: Engine | None = None,
+        auto_migrate: bool = False,
+        echo: bool = False,
+    ) -> None:
+        if url is not None and engine is not None:
+            raise ValueError("give a url or an engine, not both")
+        self._owns_engine = engine is None
+        self._engine = engine if engine is not None else create_engine(url, echo=echo)
+        self._auto_migrate = auto_migrate
+        self._schema_ready = threading.Event()
+        self._schema_lock = threading.Lock()
+        self._started = time.monotonic()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine in use (shared with the host if it gave one)."""
+        return self._engine
+
+    # ------------------------------------------------------------------ schema
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision`` (the newest by default).
+
+        Idempotent, and safe when several processes migrate at once.
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be reached.
+        """
+        with translate_errors():
+            _migration.migrate(self._engine, revision)
+        self._schema_ready.clear()
+
+    def ensure_schema(self) -> None:
+        """Check (once) that the schema is at head; migrate if ``auto_migrate``.
+
+        Called by every operation before it touches the database; call it at
+        start-up to fail fast.
+
+        Raises:
+            SchemaOutOfDateError: The schema is behind or ahead of the package.
+            DatabaseUnavailableError: The database cannot be reached.
+        """
+        if self._schema_ready.is_set():
+            return
+        with self._schema_lock:
+            if self._schema_ready.is_set():
+                return
+            head = _migration.head_revision()
+            with translate_errors():
+                current = _migration.current_revision(self._engine)
+                if (
+                    current != head
+                    and self._auto_migrate
+                    and (current is None or _migration.is_known_revision(current))
+                ):
+                    _migration.migrate(self._engine)
+                    current = _migration.current_revision(self._engine)
+            if current != head:
+                raise schema_error(current, head)
+            self._schema_ready.set()
+
+    @contextmanager
+    def _connection(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction of its own, committed when the block ends."""
+        self.ensure_schema()
+        with translate_errors(), self._engine.connect() as connection:
+            if read_only:
+                connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
+
+    # ------------------------------------------------------------------ health
+
+    def health(self) -> Health:
+        """Report the library's and the database's state. Never raises.
+
+        Returns:
+            A :class:`~synergia_core.schemas.Health`: ``"healthy"`` when the
+            database answers and its schema is at head, else ``"unhealthy"``
+            with ``error`` saying why.
+        """
+        head: str | None = None
+        current: str | None = None
+        latency_ms: float | None = None
+        error: str | None = None
+        try:
+            head = _migration.head_revision()
+            started = time.perf_counter()
+            with _migration.connect(self._engine, read_only=True) as connection:
+                connection.execute(sa.text("SELECT 1"))
+                latency_ms = round((time.perf_counter() - started) * 1000, 3)
+                current = _migration._current(connection)
+            if current != head:
+                error = str(schema_error(current, head))
+        except Exception as exc:  # health reports every failure instead of raising
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+            logger.warning("health check failed: %s", error)
+        return Health(
+            status="healthy" if error is None else "unhealthy",
+            version=__version__,
+            database=self._engine.dialect.name,
+            revision=current,
+            head=head,
+            latency_ms=latency_ms,
+            uptime_s=round(time.monotonic() - self._started, 3),
+            timestamp=dt.datetime.now(dt.timezone.utc),
+            error=error,
+        )
+
+    # --------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Release the connection pool (a host's own engine is left alone)."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def __enter__(self) -> Synergia:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        url = self._engine.url.render_as_string(hide_password=True)
+        return f"Synergia({url!r})"

@@ -1,0 +1,141 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL is required, never skipped: the server named by
+``SYNERGIA_TEST_POSTGRES_URL`` (default: the local one, database ``test``)
+must answer, or the PostgreSQL half of the suite fails. Each test session
+creates its own PostgreSQL databases (named ``synergia_t_<pid>_<random>``)
+and drops them at the end, so runs on a shared server never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from synergia_core import Synergia, migrate
+from synergia_core.db import resolve_url
+
+PG_ADMIN_URL = os.environ.get(
+    "SYNERGIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ("sqlite", "postgresql")
+TABLES = ("synergia_messages", "synergia_chats", "synergia_models")
+
+
+class PostgresServer:
+    """Creates and drops the databases of one test session."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = resolve_url(admin_url)
+        self._engine = sa.create_engine(
+            self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        self._created: list[str] = []
+        self._prefix = f"synergia_t_{os.getpid()}_{secrets.token_hex(3)}"
+
+    def check(self) -> None:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.OperationalError as exc:
+            pytest.fail(
+                f"PostgreSQL at {self.admin_url.render_as_string()} is required and unreachable "
+                f"(set SYNERGIA_TEST_POSTGRES_URL): {exc.orig}",
+                pytrace=False,
+            )
+
+    def create_database(self) -> URL:
+        self.check()
+        name = f"{self._prefix}_{len(self._created)}"
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        self._created.append(name)
+        return self.admin_url.set(database=name)
+
+    def drop_database(self, url: URL) -> None:
+        name = url.database
+        assert name is not None
+        assert name in self._created
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._created.remove(name)
+
+    def close(self) -> None:
+        for name in list(self._created):
+            self.drop_database(self.admin_url.set(database=name))
+        self._engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(PG_ADMIN_URL)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend a database test runs on (every test runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def fresh_url(backend: str, tmp_path: Path, postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database (never migrated)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = postgres.create_database()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        postgres.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def _migrated_templates(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """One migrated database per backend for the whole session."""
+    sqlite_template = tmp_path_factory.mktemp("template") / "template.db"
+    sqlite_url = f"sqlite:///{sqlite_template}"
+    migrate(sqlite_url)
+    pg_url = postgres.create_database().render_as_string(hide_password=False)
+    migrate(pg_url)
+    return {"sqlite": sqlite_url, "postgresql": pg_url}
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, _migrated_templates: dict[str, str]) -> str:
+    """The URL of a migrated database holding no rows."""
+    template = _migrated_templates[backend]
+    if backend == "sqlite":
+        target = tmp_path / "test.db"
+        source = make_url(template).database
+        assert source is not None
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}"
+    engine = sa.create_engine(template, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+    finally:
+        engine.dispose()
+    return template
+
+
+@pytest.fixture
+def sy(db_url: str) -> Iterator[Synergia]:
+    """A facade on a migrated, empty database."""
+    with Synergia(db_url) as facade:
+        yield facade

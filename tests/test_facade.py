@@ -1,0 +1,147 @@
+"""The Synergia facade: construction, schema check, health, lifecycle."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from synergia_core import (
+    DatabaseUnavailableError,
+    SchemaOutOfDateError,
+    Synergia,
+    current_revision,
+    head_revision,
+    migrate,
+)
+from synergia_core._migration import VERSION_TABLE
+from synergia_core.db import DEFAULT_URL, URL_ENV_VAR, resolve_url
+
+UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nowhere"
+
+
+def test_construction_does_no_io() -> None:
+    sy = Synergia(UNREACHABLE_PG)
+    assert sy.engine.dialect.name == "postgresql"
+    assert sy.engine.url.drivername == "postgresql+psycopg"
+    sy.close()
+
+
+def test_url_and_engine_are_exclusive(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ValueError, match="not both"):
+        Synergia("sqlite://", engine=engine)
+    engine.dispose()
+
+
+def test_default_url_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(URL_ENV_VAR, raising=False)
+    assert resolve_url().render_as_string() == DEFAULT_URL
+    monkeypatch.setenv(URL_ENV_VAR, f"sqlite:///{tmp_path / 'env.db'}")
+    with Synergia() as sy:
+        assert sy.engine.url.database == str(tmp_path / "env.db")
+
+
+def test_unmigrated_database_raises_with_both_revisions_and_the_fix(fresh_url: str) -> None:
+    with Synergia(fresh_url) as sy, pytest.raises(SchemaOutOfDateError) as caught:
+        sy.ensure_schema()
+    error = caught.value
+    assert error.current is None
+    assert error.expected == head_revision()
+    assert "synergia-core db upgrade" in str(error)
+    assert pickle.loads(pickle.dumps(error)).expected == head_revision()
+
+
+def test_auto_migrate_migrates_on_first_use(fresh_url: str) -> None:
+    with Synergia(fresh_url, auto_migrate=True) as sy:
+        sy.ensure_schema()
+    assert current_revision(fresh_url) == head_revision()
+
+
+def test_database_ahead_of_the_package(fresh_url: str) -> None:
+    migrate(fresh_url)
+    engine = sa.create_engine(fresh_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = 'ffff_future'")
+    engine.dispose()
+    with Synergia(fresh_url, auto_migrate=True) as sy:
+        with pytest.raises(SchemaOutOfDateError, match="upgrade the synergia-core package") as e:
+            sy.ensure_schema()
+        assert e.value.current == "ffff_future"
+        health = sy.health()
+    assert health.status == "unhealthy"
+    assert health.revision == "ffff_future"
+
+
+def test_migrate_then_healthy(fresh_url: str, backend: str) -> None:
+    with Synergia(fresh_url) as sy:
+        assert sy.health().status == "unhealthy"
+        sy.migrate()
+        sy.ensure_schema()
+        health = sy.health()
+    assert health.status == "healthy"
+    assert health.error is None
+    assert health.database == backend
+    assert health.revision == health.head == head_revision()
+    assert health.latency_ms is not None
+    assert health.latency_ms >= 0
+    assert health.uptime_s >= 0
+    assert health.timestamp.tzinfo is not None
+
+
+def test_health_never_raises_when_the_database_is_down() -> None:
+    with Synergia(UNREACHABLE_PG) as sy:
+        health = sy.health()
+    assert health.status == "unhealthy"
+    assert health.revision is None
+    assert health.error
+
+
+def test_unreachable_database_is_a_typed_error() -> None:
+    with Synergia(UNREACHABLE_PG) as sy, pytest.raises(DatabaseUnavailableError) as caught:
+        sy.ensure_schema()
+    assert isinstance(caught.value.__cause__, sa.exc.OperationalError)
+
+
+def test_host_engine_is_not_disposed(db_url: str) -> None:
+    engine = sa.create_engine(db_url)
+    with Synergia(engine=engine) as sy:
+        assert sy.health().status == "healthy"
+    with engine.connect() as connection:  # still usable
+        assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_repr_hides_the_password() -> None:
+    sy = Synergia("postgresql://user:secret@127.0.0.1:1/db")
+    assert "secret" not in repr(sy)
+    sy.close()
+
+
+def test_sqlite_engine_settings(tmp_path: Path) -> None:
+    with Synergia(f"sqlite:///{tmp_path / 'x.db'}") as sy, sy.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() >= 1000
+
+
+def test_sqlite_writers_take_the_lock_at_begin(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: a second writer waits at BEGIN, not half-way through."""
+    from synergia_core.db import create_engine
+
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    first = create_engine(url)
+    second = create_engine(url, connect_args={"timeout": 0.05})
+    try:
+        with first.connect() as holder, holder.begin():
+            holder.exec_driver_sql("SELECT 1")
+            with second.connect() as waiter, pytest.raises(sa.exc.OperationalError, match="locked"):
+                waiter.begin()
+    finally:
+        first.dispose()
+        second.dispose()

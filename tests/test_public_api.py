@@ -1,0 +1,81 @@
+"""The public surface: names pinned, documented, typed, versioned."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+from pathlib import Path
+
+import synergia_core
+
+EXPECTED = [
+    "Attachment",
+    "ChatCreate",
+    "ChatNotFound",
+    "ChatRead",
+    "ChatUpdate",
+    "ConcurrentUpdateError",
+    "ConflictError",
+    "DatabaseUnavailableError",
+    "Health",
+    "InvalidInputError",
+    "InvalidStateError",
+    "MessageCreate",
+    "MessageNotFound",
+    "MessageRead",
+    "MessageStatus",
+    "ModelAlreadyExists",
+    "ModelCreate",
+    "ModelNotFound",
+    "ModelRead",
+    "ModelUnavailableError",
+    "ModelUpdate",
+    "NotFoundError",
+    "Page",
+    "Role",
+    "SchemaOutOfDateError",
+    "Synergia",
+    "SynergiaError",
+    "ToolCall",
+    "Usage",
+    "UsageRow",
+    "UsageTotals",
+    "__version__",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "include_object",
+    "migrate",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert synergia_core.__all__ == EXPECTED
+    assert sorted(synergia_core.__all__) == synergia_core.__all__
+
+
+def test_every_public_name_is_importable_and_documented() -> None:
+    for name in synergia_core.__all__:
+        value = getattr(synergia_core, name)
+        if name == "__version__":
+            continue
+        assert inspect.getdoc(value), f"{name} has no docstring"
+
+
+def test_public_methods_are_documented() -> None:
+    for name in synergia_core.__all__:
+        value = getattr(synergia_core, name)
+        if not inspect.isclass(value) or value.__module__.startswith("pydantic"):
+            continue
+        for attr, member in vars(value).items():
+            if attr.startswith("_") or not callable(member):
+                continue
+            assert inspect.getdoc(member), f"{name}.{attr} has no docstring"
+
+
+def test_version_is_the_installed_distribution_version() -> None:
+    assert synergia_core.__version__ == importlib.metadata.version("synergia-core")
+
+
+def test_package_is_typed() -> None:
+    assert (Path(synergia_core.__file__).parent / "py.typed").is_file()
