@@ -18,9 +18,20 @@ from synergia_core._translate import translate_errors
 from synergia_core._version import __version__
 from synergia_core.db import READ_ONLY, create_engine
 from synergia_core.errors import SchemaOutOfDateError
+from synergia_core.repositories.protocols import Repositories
+from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.schemas import Health
+from synergia_core.services import (
+    ChatService,
+    MessageService,
+    ModelService,
+    Scope,
+    ServiceConfig,
+    UsageService,
+    bind_scope,
+)
 
-__all__ = ["Synergia"]
+__all__ = ["Synergia", "Transaction"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +45,25 @@ def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:
         )
         return SchemaOutOfDateError(current, head, message)
     return SchemaOutOfDateError(current, head)
+
+
+class Transaction:
+    """One unit of work: the services of a :meth:`Synergia.transaction` block.
+
+    Every call made through ``tx.models``, ``tx.chats``, ``tx.messages`` and
+    ``tx.usage`` runs in the block's single transaction, committed when the
+    block ends and rolled back if it raises.
+    """
+
+    def __init__(self, scope: Scope, config: ServiceConfig) -> None:
+        self.models = ModelService(scope, config)
+        """The model catalog."""
+        self.chats = ChatService(scope, config)
+        """Chats."""
+        self.messages = MessageService(scope, config)
+        """Messages."""
+        self.usage = UsageService(scope, config)
+        """Usage reports."""
 
 
 class Synergia:
@@ -54,6 +84,16 @@ class Synergia:
             disposed of by :meth:`close`.
         auto_migrate: Upgrade the schema on first use instead of raising.
         echo: Log every SQL statement.
+        config: Clock and limits shared by the services (the defaults when omitted).
+
+    Attributes:
+        models: The model catalog (:class:`~synergia_core.services.ModelService`).
+        chats: Chats (:class:`~synergia_core.services.ChatService`).
+        messages: Messages (:class:`~synergia_core.services.MessageService`).
+        usage: Usage reports (:class:`~synergia_core.services.UsageService`).
+
+    Each call on these runs in a short transaction of its own; use
+    :meth:`transaction` to group calls into one.
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
@@ -66,6 +106,7 @@ class Synergia:
         engine: Engine | None = None,
         auto_migrate: bool = False,
         echo: bool = False,
+        config: ServiceConfig | None = None,
     ) -> None:
         if url is not None and engine is not None:
             raise ValueError("give a url or an engine, not both")
@@ -75,6 +116,11 @@ class Synergia:
         self._schema_ready = threading.Event()
         self._schema_lock = threading.Lock()
         self._started = time.monotonic()
+        self._config = config if config is not None else ServiceConfig()
+        self.models = ModelService(self._call_scope, self._config)
+        self.chats = ChatService(self._call_scope, self._config)
+        self.messages = MessageService(self._call_scope, self._config)
+        self.usage = UsageService(self._call_scope, self._config)
 
     @property
     def engine(self) -> Engine:
@@ -133,6 +179,31 @@ class Synergia:
                 connection.execution_options(**{READ_ONLY: True})
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def _call_scope(self, *, write: bool) -> Iterator[Repositories]:
+        with self._connection(read_only=not write) as connection:
+            yield SqlRepositories(connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Group calls into one unit of work.
+
+        ::
+
+            with sy.transaction() as tx:
+                chat = tx.chats.create(ChatCreate(user_id="bob"))
+                tx.messages.add(chat.id, MessageCreate(role="user", content="hi"), user_id="bob")
+
+        Commits when the block ends; rolls back, writing nothing, if it raises.
+
+        Raises:
+            SchemaOutOfDateError: The schema is not at head.
+            DatabaseUnavailableError: The database cannot be reached, or the
+                commit failed.
+        """
+        with self._connection() as connection:
+            yield Transaction(bind_scope(connection), self._config)
 
     # ------------------------------------------------------------------ health
 

@@ -1,0 +1,286 @@
+"""The storage contract the services depend on (``typing.Protocol``).
+
+Repositories are dumb on purpose: they run queries, return ``T | None``
+(``None`` meaning "no such row in the caller's scope") and never commit; the
+services own every rule and raise the domain errors, and the facade or the
+host owns the transaction. A host can plug in another store by implementing
+these protocols and handing a :class:`Repositories` scope to the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from synergia_core.schemas import (
+    ChatRead,
+    MessageRead,
+    MessageStatus,
+    ModelRead,
+    Role,
+    UsageRow,
+    UsageTotals,
+)
+
+__all__ = [
+    "ChatKey",
+    "ChatRepository",
+    "MessageRepository",
+    "ModelPricing",
+    "ModelRepository",
+    "NewChat",
+    "NewMessage",
+    "NewModel",
+    "Repositories",
+    "UsageFilter",
+    "UsageRepository",
+]
+
+
+@dataclass(frozen=True)
+class NewModel:
+    """Column values of a model to insert."""
+
+    id: uuid.UUID
+    provider: str
+    name: str
+    display_name: str | None
+    input_price_per_million: Decimal
+    output_price_per_million: Decimal
+    cache_read_price_per_million: Decimal | None
+    cache_write_price_per_million: Decimal | None
+    context_window: int | None
+    max_output_tokens: int | None
+    is_enabled: bool
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ModelPricing:
+    """What pricing a message needs to know of a model, deleted or not."""
+
+    id: uuid.UUID
+    is_enabled: bool
+    is_deleted: bool
+    input_price_per_million: Decimal
+    output_price_per_million: Decimal
+    cache_read_price_per_million: Decimal | None
+    cache_write_price_per_million: Decimal | None
+    context_window: int | None
+    max_output_tokens: int | None
+
+
+@dataclass(frozen=True)
+class NewChat:
+    """Column values of a chat to insert."""
+
+    id: uuid.UUID
+    user_id: str
+    title: str | None
+    model_id: uuid.UUID | None
+    system_prompt: str | None
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ChatKey:
+    """Position of a chat in its owner's list: (last activity, id), descending."""
+
+    activity_at: dt.datetime
+    id: uuid.UUID
+
+    @classmethod
+    def of(cls, chat: ChatRead) -> ChatKey:
+        """The key of a chat: its last message time, else its creation time."""
+        return cls(chat.last_message_at or chat.created_at, chat.id)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """Column values of a message to append; ``seq`` and the default parent
+    are assigned by the repository under the chat's row lock."""
+
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    user_id: str
+    parent_id: uuid.UUID | None
+    role: Role
+    content: str
+    status: MessageStatus
+    model_id: uuid.UUID | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost: Decimal
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+    attachments: list[dict[str, Any]] | None
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class UsageFilter:
+    """Which messages a usage report covers (every given condition applies)."""
+
+    user_id: str | None = None
+    chat_id: uuid.UUID | None = None
+    model_id: uuid.UUID | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+class ModelRepository(Protocol):
+    """Storage of the model catalog."""
+
+    def insert(self, model: NewModel) -> ModelRead | None:
+        """Insert a model; ``None`` when a live model has its provider and name."""
+        ...
+
+    def get(self, model_id: uuid.UUID) -> ModelRead | None:
+        """A live model by id."""
+        ...
+
+    def get_by_name(self, provider: str, name: str) -> ModelRead | None:
+        """The live model with this provider and name."""
+        ...
+
+    def list(self, *, enabled_only: bool, provider: str | None) -> list[ModelRead]:
+        """Live models ordered by provider then name."""
+        ...
+
+    def update(
+        self, model_id: uuid.UUID, values: Mapping[str, Any], now: dt.datetime
+    ) -> ModelRead | None:
+        """Change columns of a live model; ``None`` when there is none."""
+        ...
+
+    def soft_delete(self, model_id: uuid.UUID, now: dt.datetime) -> bool:
+        """Mark a live model deleted; ``False`` when there is none."""
+        ...
+
+    def pricing(self, model_id: uuid.UUID) -> ModelPricing | None:
+        """Prices and state of a model, deleted ones included."""
+        ...
+
+
+class ChatRepository(Protocol):
+    """Storage of chats, always scoped by their owner."""
+
+    def insert(self, chat: NewChat) -> ChatRead:
+        """Insert a chat."""
+        ...
+
+    def get(
+        self, chat_id: uuid.UUID, *, user_id: str, include_deleted: bool = False
+    ) -> ChatRead | None:
+        """A chat of ``user_id`` (live only unless ``include_deleted``)."""
+        ...
+
+    def is_deleted(self, chat_id: uuid.UUID, *, user_id: str) -> bool | None:
+        """Whether the user's chat is soft-deleted; ``None`` when it does not exist."""
+        ...
+
+    def list(
+        self,
+        *,
+        user_id: str,
+        limit: int,
+        after: ChatKey | None,
+        include_archived: bool,
+        pinned: bool | None,
+    ) -> list[ChatRead]:
+        """Up to ``limit`` live chats after ``after``, most recent activity first."""
+        ...
+
+    def update(
+        self, chat_id: uuid.UUID, *, user_id: str, values: Mapping[str, Any], now: dt.datetime
+    ) -> ChatRead | None:
+        """Change columns of a live chat."""
+        ...
+
+    def set_deleted(
+        self, chat_id: uuid.UUID, *, user_id: str, deleted: bool, now: dt.datetime
+    ) -> ChatRead | None:
+        """Soft-delete a live chat or restore a deleted one; ``None`` when no
+        chat of the user is in the opposite state."""
+        ...
+
+    def purge(self, chat_id: uuid.UUID, *, user_id: str) -> bool:
+        """Delete a chat (live or soft-deleted) and its messages for good."""
+        ...
+
+
+class MessageRepository(Protocol):
+    """Storage of messages, always scoped by their owner and live chats."""
+
+    def append(self, message: NewMessage, *, now: dt.datetime) -> MessageRead | None:
+        """Append a message to its chat.
+
+        Atomically bumps the chat's counters, assigns the next ``seq``, takes
+        the chat's current leaf as parent when ``message.parent_id`` is
+        ``None``, and makes the new message the current leaf. ``None`` when
+        the chat is not a live chat of ``message.user_id``.
+        """
+        ...
+
+    def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
+        """A message of one of the user's live chats."""
+        ...
+
+    def locate(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
+        """The chat id of a message of one of the user's live chats."""
+        ...
+
+    def newest(
+        self, chat_id: uuid.UUID, *, user_id: str, limit: int, before_seq: int | None
+    ) -> list[MessageRead]:
+        """Up to ``limit`` messages of a live chat with ``seq < before_seq``,
+        highest ``seq`` first."""
+        ...
+
+
+class UsageRepository(Protocol):
+    """Sums over stored messages, computed by the store."""
+
+    def totals(self, where: UsageFilter) -> UsageTotals:
+        """Counts and cost summed over the messages ``where`` selects."""
+        ...
+
+    def breakdown(
+        self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
+    ) -> list[UsageRow]:
+        """The same sums grouped by ``by``, ordered by key."""
+        ...
+
+
+class Repositories(Protocol):
+    """The repositories of one unit of work (one transaction)."""
+
+    @property
+    def models(self) -> ModelRepository:
+        """The model catalog."""
+        ...
+
+    @property
+    def chats(self) -> ChatRepository:
+        """Chats."""
+        ...
+
+    @property
+    def messages(self) -> MessageRepository:
+        """Messages."""
+        ...
+
+    @property
+    def usage(self) -> UsageRepository:
+        """Usage sums."""
+        ...

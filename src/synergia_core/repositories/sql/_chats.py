@@ -1,0 +1,139 @@
+"""SQL storage of chats."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from synergia_core.repositories.protocols import ChatKey, NewChat
+from synergia_core.repositories.sql._rows import (
+    CHAT_COLUMNS,
+    chat_from_row,
+    chats,
+    messages,
+)
+from synergia_core.schemas import ChatRead
+
+__all__ = ["SqlChatRepository"]
+
+_LIVE = chats.c.deleted_at.is_(None)
+
+
+class SqlChatRepository:
+    """:class:`~synergia_core.repositories.protocols.ChatRepository` on SQLAlchemy Core.
+
+    Args:
+        connection: The connection whose transaction the queries run in.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def _one(self, statement: Any) -> ChatRead | None:
+        row = self._connection.execute(statement).mappings().first()
+        return None if row is None else chat_from_row(row)
+
+    def insert(self, chat: NewChat) -> ChatRead:
+        """Insert a chat."""
+        values = dataclasses.asdict(chat)
+        values.update(
+            is_pinned=False,
+            is_archived=False,
+            message_count=0,
+            current_message_id=None,
+            last_message_at=None,
+            activity_at=chat.created_at,
+            updated_at=chat.created_at,
+            deleted_at=None,
+        )
+        self._connection.execute(sa.insert(chats).values(values))
+        return chat_from_row(values)
+
+    def get(
+        self, chat_id: uuid.UUID, *, user_id: str, include_deleted: bool = False
+    ) -> ChatRead | None:
+        """A chat of ``user_id`` (live only unless ``include_deleted``)."""
+        query = sa.select(*CHAT_COLUMNS).where(chats.c.id == chat_id, chats.c.user_id == user_id)
+        if not include_deleted:
+            query = query.where(_LIVE)
+        return self._one(query)
+
+    def is_deleted(self, chat_id: uuid.UUID, *, user_id: str) -> bool | None:
+        """Whether the user's chat is soft-deleted; ``None`` when it does not exist."""
+        row = self._connection.execute(
+            sa.select(chats.c.deleted_at).where(chats.c.id == chat_id, chats.c.user_id == user_id)
+        ).first()
+        return None if row is None else row.deleted_at is not None
+
+    def list(
+        self,
+        *,
+        user_id: str,
+        limit: int,
+        after: ChatKey | None,
+        include_archived: bool,
+        pinned: bool | None,
+    ) -> list[ChatRead]:
+        """Up to ``limit`` live chats after ``after``, most recent activity first."""
+        query = sa.select(*CHAT_COLUMNS).where(chats.c.user_id == user_id, _LIVE)
+        if not include_archived:
+            query = query.where(chats.c.is_archived.is_(False))
+        if pinned is not None:
+            query = query.where(chats.c.is_pinned.is_(pinned))
+        if after is not None:
+            query = query.where(
+                sa.tuple_(chats.c.activity_at, chats.c.id)
+                < sa.tuple_(
+                    sa.literal(after.activity_at, chats.c.activity_at.type),
+                    sa.literal(after.id, chats.c.id.type),
+                )
+            )
+        query = query.order_by(chats.c.activity_at.desc(), chats.c.id.desc()).limit(limit)
+        return [chat_from_row(row) for row in self._connection.execute(query).mappings()]
+
+    def update(
+        self, chat_id: uuid.UUID, *, user_id: str, values: Mapping[str, Any], now: dt.datetime
+    ) -> ChatRead | None:
+        """Change columns of a live chat."""
+        return self._one(
+            sa.update(chats)
+            .where(chats.c.id == chat_id, chats.c.user_id == user_id, _LIVE)
+            .values({**values, "updated_at": now})
+            .returning(*CHAT_COLUMNS)
+        )
+
+    def set_deleted(
+        self, chat_id: uuid.UUID, *, user_id: str, deleted: bool, now: dt.datetime
+    ) -> ChatRead | None:
+        """Soft-delete a live chat or restore a deleted one."""
+        state = chats.c.deleted_at.is_not(None) if not deleted else _LIVE
+        return self._one(
+            sa.update(chats)
+            .where(chats.c.id == chat_id, chats.c.user_id == user_id, state)
+            .values(deleted_at=now if deleted else None, updated_at=now)
+            .returning(*CHAT_COLUMNS)
+        )
+
+    def purge(self, chat_id: uuid.UUID, *, user_id: str) -> bool:
+        """Delete a chat (live or soft-deleted) and its messages for good."""
+        owned = (
+            sa.select(chats.c.id)
+            .where(chats.c.id == chat_id, chats.c.user_id == user_id)
+            .with_for_update()  # no message may be appended between the two deletes
+        )
+        if self._connection.execute(owned).first() is None:
+            return False
+        # Explicit, so it does not depend on the engine enforcing ON DELETE CASCADE.
+        self._connection.execute(
+            sa.delete(messages).where(messages.c.chat_id == chat_id, messages.c.user_id == user_id)
+        )
+        self._connection.execute(
+            sa.delete(chats).where(chats.c.id == chat_id, chats.c.user_id == user_id)
+        )
+        return True

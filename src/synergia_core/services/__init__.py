@@ -1,0 +1,23 @@
+"""Services: the business rules of models, chats, messages and usage.
+
+Each service works on a *scope* that opens a unit of work: the
+:class:`~synergia_core.Synergia` facade gives them one transaction per call
+(or one for a whole ``sy.transaction()`` block); ``from_session(session)``
+runs them inside a host's own SQLAlchemy session, which they never commit.
+"""
+
+from synergia_core.services._context import Scope, ServiceConfig, bind_scope
+from synergia_core.services.chats import ChatService
+from synergia_core.services.messages import MessageService
+from synergia_core.services.models import ModelService
+from synergia_core.services.usage import UsageService
+
+__all__ = [
+    "ChatService",
+    "MessageService",
+    "ModelService",
+    "Scope",
+    "ServiceConfig",
+    "UsageService",
+    "bind_scope",
+]

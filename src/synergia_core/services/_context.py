@@ -1,0 +1,65 @@
+"""What every service is built from: a unit-of-work scope and its settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from synergia_core._translate import translate_errors
+from synergia_core.repositories.protocols import Repositories
+from synergia_core.repositories.sql import SqlRepositories
+
+__all__ = ["DEFAULT_MAX_CONTENT_CHARS", "Scope", "ServiceConfig", "bind_scope", "utc_now"]
+
+DEFAULT_MAX_CONTENT_CHARS = 1_000_000
+"""Default upper bound of a message's content, in characters."""
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware UTC (the default clock)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Settings shared by the services of one facade (or one host session).
+
+    Attributes:
+        clock: Returns the current time (timezone-aware); every stored time
+            comes from it.
+        max_content_chars: The longest message content (and streamed total)
+            accepted; longer is :class:`~synergia_core.errors.InvalidInputError`.
+    """
+
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
+    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
+
+
+class Scope(Protocol):
+    """Opens one unit of work and yields its repositories.
+
+    ``write`` tells whether the work may write (SQLite takes the write lock
+    at ``BEGIN`` only then). Whether the scope commits is its own business:
+    the facade's scopes commit when the block ends, a host session's never do.
+    """
+
+    def __call__(self, *, write: bool) -> AbstractContextManager[Repositories]:
+        """Open the unit of work."""
+        ...
+
+
+def bind_scope(bind: Connection | Session) -> Scope:
+    """A scope running on a connection or session the caller owns (never commits)."""
+
+    @contextmanager
+    def scope(*, write: bool) -> Iterator[Repositories]:
+        with translate_errors():
+            yield SqlRepositories(bind)
+
+    return scope

@@ -1,0 +1,204 @@
+"""ChatService: a user's chats, soft deletion, and keyset-paginated lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from synergia_core.errors import ChatNotFound, InvalidInputError
+from synergia_core.ids import uuid7
+from synergia_core.repositories.protocols import ChatKey, NewChat
+from synergia_core.schemas import ChatCreate, ChatRead, ChatUpdate, Page
+from synergia_core.services._base import Service, usable_model
+from synergia_core.services._checks import (
+    check_json,
+    check_limit,
+    check_text,
+    check_user_id,
+    to_uuid,
+)
+from synergia_core.services._cursor import decode_cursor, encode_cursor
+
+__all__ = ["ChatService"]
+
+_CURSOR_KIND = "chats"
+
+
+class ChatService(Service):
+    """Chats of one user at a time: every call is scoped by ``user_id``.
+
+    Another user's chat is reported as :class:`~synergia_core.errors.ChatNotFound`,
+    never as forbidden, so ids leak nothing.
+    """
+
+    def create(self, data: ChatCreate) -> ChatRead:
+        """Start a chat for ``data.user_id``.
+
+        Raises:
+            ModelNotFound: ``data.model_id`` names no model.
+            ModelUnavailableError: The model is disabled or deleted.
+            InvalidInputError: A text holds a NUL character.
+        """
+        check_user_id(data.user_id)
+        check_text(data.title, "title")
+        check_text(data.system_prompt, "system_prompt")
+        check_json(data.metadata, "metadata")
+        chat = NewChat(
+            id=uuid7(),
+            user_id=data.user_id,
+            title=data.title,
+            model_id=data.model_id,
+            system_prompt=data.system_prompt,
+            metadata=data.metadata,
+            created_at=self._config.clock(),
+        )
+        with self._scope(write=True) as repos:
+            if data.model_id is not None:
+                usable_model(repos, data.model_id)
+            return repos.chats.insert(chat)
+
+    def get(self, id: uuid.UUID | str, *, user_id: str) -> ChatRead:
+        """One of the user's live chats.
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+        """
+        chat_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=False) as repos:
+            chat = repos.chats.get(chat_id, user_id=user_id)
+        if chat is None:
+            raise ChatNotFound(chat_id)
+        return chat
+
+    def list(
+        self,
+        *,
+        user_id: str,
+        limit: int = 20,
+        cursor: str | None = None,
+        include_archived: bool = False,
+        pinned: bool | None = None,
+    ) -> Page[ChatRead]:
+        """The user's live chats, most recent activity (last message, else
+        creation) first, then by id.
+
+        Keyset-paginated: pass ``next_cursor`` back as ``cursor`` for the next
+        page; any page costs what the first one does.
+
+        Args:
+            user_id: Whose chats.
+            limit: Page size, 1 to 1000.
+            cursor: Where the previous page ended.
+            include_archived: Include archived chats.
+            pinned: Only pinned (``True``) or only unpinned (``False``) chats.
+
+        Raises:
+            InvalidInputError: ``limit`` is out of range or ``cursor`` is invalid.
+        """
+        check_user_id(user_id)
+        check_limit(limit)
+        after = None if cursor is None else _decode_chat_cursor(cursor)
+        with self._scope(write=False) as repos:
+            items = repos.chats.list(
+                user_id=user_id,
+                limit=limit + 1,
+                after=after,
+                include_archived=include_archived,
+                pinned=pinned,
+            )
+        next_cursor = None
+        if len(items) > limit:
+            items = items[:limit]
+            key = ChatKey.of(items[-1])
+            next_cursor = encode_cursor(_CURSOR_KIND, key.activity_at.isoformat(), str(key.id))
+        return Page[ChatRead](items=items, next_cursor=next_cursor)
+
+    def update(self, id: uuid.UUID | str, data: ChatUpdate, *, user_id: str) -> ChatRead:
+        """Change the fields given in ``data`` (``None`` clears title, model or
+        system prompt).
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+            ModelNotFound: The new model does not exist.
+            ModelUnavailableError: The new model is disabled or deleted.
+            InvalidInputError: A text holds a NUL character.
+        """
+        chat_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        values: dict[str, Any] = data.model_dump(include=data.model_fields_set)
+        check_text(values.get("title"), "title")
+        check_text(values.get("system_prompt"), "system_prompt")
+        if "metadata" in values:
+            check_json(values["metadata"], "metadata")
+        with self._scope(write=True) as repos:
+            if repos.chats.get(chat_id, user_id=user_id) is None:
+                raise ChatNotFound(chat_id)
+            if values.get("model_id") is not None:
+                usable_model(repos, values["model_id"])
+            chat = repos.chats.update(
+                chat_id, user_id=user_id, values=values, now=self._config.clock()
+            )
+            if chat is None:  # deleted concurrently
+                raise ChatNotFound(chat_id)
+            return chat
+
+    def delete(self, id: uuid.UUID | str, *, user_id: str) -> None:
+        """Soft-delete a chat: it leaves every list; :meth:`restore` brings it back.
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+        """
+        chat_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=True) as repos:
+            deleted = repos.chats.set_deleted(
+                chat_id, user_id=user_id, deleted=True, now=self._config.clock()
+            )
+            if deleted is None:
+                raise ChatNotFound(chat_id)
+
+    def restore(self, id: uuid.UUID | str, *, user_id: str) -> ChatRead:
+        """Bring back a soft-deleted chat (a live chat is returned unchanged).
+
+        Raises:
+            ChatNotFound: The user has no chat with this id.
+        """
+        chat_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=True) as repos:
+            chat = repos.chats.set_deleted(
+                chat_id, user_id=user_id, deleted=False, now=self._config.clock()
+            )
+            if chat is None:
+                chat = repos.chats.get(chat_id, user_id=user_id)
+            if chat is None:
+                raise ChatNotFound(chat_id)
+            return chat
+
+    def purge(self, id: uuid.UUID | str, *, user_id: str) -> None:
+        """Delete a chat, live or soft-deleted, and all its messages for good.
+
+        Usage reports lose its messages too.
+
+        Raises:
+            ChatNotFound: The user has no chat with this id.
+        """
+        chat_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=True) as repos:
+            if not repos.chats.purge(chat_id, user_id=user_id):
+                raise ChatNotFound(chat_id)
+
+
+def _decode_chat_cursor(cursor: str) -> ChatKey:
+    activity, chat_id = decode_cursor(cursor, _CURSOR_KIND, 2)
+    try:
+        moment = dt.datetime.fromisoformat(activity)
+        key = ChatKey(moment, uuid.UUID(chat_id))
+    except (TypeError, ValueError):
+        raise InvalidInputError("invalid cursor", field="cursor") from None
+    if moment.utcoffset() is None:
+        raise InvalidInputError("invalid cursor", field="cursor")
+    return key

@@ -1,0 +1,185 @@
+"""MessageService: a chat's message history."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from synergia_core.errors import (
+    ChatNotFound,
+    InvalidInputError,
+    MessageNotFound,
+)
+from synergia_core.ids import uuid7
+from synergia_core.repositories.protocols import NewMessage, Repositories
+from synergia_core.schemas import MessageCreate, MessageRead, MessageStatus, Page
+from synergia_core.services._base import Service, usable_model
+from synergia_core.services._checks import (
+    check_json,
+    check_limit,
+    check_text,
+    check_user_id,
+    to_uuid,
+)
+from synergia_core.services._cost import message_cost
+from synergia_core.services._cursor import decode_cursor, encode_cursor
+
+__all__ = ["MessageService"]
+
+_CURSOR_KIND = "messages"
+
+
+class MessageService(Service):
+    """Messages of a user's chats: every call is scoped by ``user_id``.
+
+    Messages form a tree per chat: each has a ``parent_id`` (``None`` for a
+    root) and a ``seq``, gap-free and increasing within the chat. The chat's
+    current leaf is the default parent of the next message.
+    """
+
+    def add(self, chat_id: uuid.UUID | str, data: MessageCreate, *, user_id: str) -> MessageRead:
+        """Append a complete message to one of the user's live chats.
+
+        The message's parent defaults to the chat's current leaf, and the new
+        message becomes the current leaf. With ``usage``, its cost is computed
+        from the model's prices now and stored; later price changes never
+        rewrite it.
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+            MessageNotFound: ``parent_id`` names no message of this user.
+            ModelNotFound: ``model_id`` names no model.
+            ModelUnavailableError: The model is disabled or deleted.
+            InvalidInputError: The parent is in another chat; ``usage`` is
+                given without a ``model_id``; a text holds a NUL character or
+                the content is longer than the configured limit.
+        """
+        chat_uuid = to_uuid(chat_id, "chat_id")
+        check_user_id(user_id)
+        self._check_message(data)
+        now = self._config.clock()
+        with self._scope(write=True) as repos:
+            cost = Decimal(0)
+            if data.model_id is not None:
+                pricing = usable_model(repos, data.model_id)
+                if data.usage is not None:
+                    cost = message_cost(data.usage, pricing)
+            if data.parent_id is not None:
+                self._check_parent(repos, data.parent_id, chat_uuid, user_id)
+            usage = data.usage
+            message = NewMessage(
+                id=uuid7(),
+                chat_id=chat_uuid,
+                user_id=user_id,
+                parent_id=data.parent_id,
+                role=data.role,
+                content=data.content,
+                status=MessageStatus.complete,
+                model_id=data.model_id,
+                input_tokens=usage.input_tokens if usage else 0,
+                output_tokens=usage.output_tokens if usage else 0,
+                cache_read_tokens=usage.cache_read_tokens if usage else 0,
+                cache_write_tokens=usage.cache_write_tokens if usage else 0,
+                reasoning_tokens=usage.reasoning_tokens if usage else 0,
+                cost=cost,
+                tool_calls=(
+                    [call.model_dump(mode="json") for call in data.tool_calls]
+                    if data.tool_calls
+                    else None
+                ),
+                tool_call_id=data.tool_call_id,
+                attachments=(
+                    [item.model_dump(mode="json") for item in data.attachments]
+                    if data.attachments
+                    else None
+                ),
+                metadata=data.metadata,
+                created_at=now,
+            )
+            added = repos.messages.append(message, now=now)
+            if added is None:
+                raise ChatNotFound(chat_uuid)
+            return added
+
+    def get(self, id: uuid.UUID | str, *, user_id: str) -> MessageRead:
+        """A message of one of the user's live chats.
+
+        Raises:
+            MessageNotFound: No message of this user's live chats has this id.
+        """
+        message_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=False) as repos:
+            message = repos.messages.get(message_id, user_id=user_id)
+        if message is None:
+            raise MessageNotFound(message_id)
+        return message
+
+    def list(
+        self,
+        chat_id: uuid.UUID | str,
+        *,
+        user_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[MessageRead]:
+        """Every message of a chat (all branches), a page at a time.
+
+        The first page holds the newest ``limit`` messages; items are in
+        ascending ``seq``; ``next_cursor`` walks toward older messages.
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+            InvalidInputError: ``limit`` is out of range or ``cursor`` is invalid.
+        """
+        chat_uuid = to_uuid(chat_id, "chat_id")
+        check_user_id(user_id)
+        check_limit(limit)
+        before_seq = None if cursor is None else self._decode_cursor(cursor, chat_uuid)
+        with self._scope(write=False) as repos:
+            newest = repos.messages.newest(
+                chat_uuid, user_id=user_id, limit=limit + 1, before_seq=before_seq
+            )
+            if not newest and repos.chats.get(chat_uuid, user_id=user_id) is None:
+                raise ChatNotFound(chat_uuid)
+        next_cursor = None
+        if len(newest) > limit:
+            newest = newest[:limit]
+            next_cursor = encode_cursor(_CURSOR_KIND, str(chat_uuid), newest[-1].seq)
+        newest.reverse()
+        return Page[MessageRead](items=newest, next_cursor=next_cursor)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _check_message(self, data: MessageCreate) -> None:
+        check_text(data.content, "content", max_chars=self._config.max_content_chars)
+        check_text(data.tool_call_id, "tool_call_id")
+        check_json(data.metadata, "metadata")
+        for call in data.tool_calls or ():
+            check_text(call.id, "tool_calls")
+            check_text(call.name, "tool_calls")
+            check_json(call.arguments, "tool_calls")
+        for item in data.attachments or ():
+            for value in (item.uri, item.mime_type, item.name):
+                check_text(value, "attachments")
+        if data.usage is not None and data.model_id is None:
+            raise InvalidInputError("usage needs a model_id to be priced", field="usage")
+
+    @staticmethod
+    def _check_parent(
+        repos: Repositories, parent_id: uuid.UUID, chat_id: uuid.UUID, user_id: str
+    ) -> None:
+        parent_chat = repos.messages.locate(parent_id, user_id=user_id)
+        if parent_chat is None:
+            raise MessageNotFound(parent_id)
+        if parent_chat != chat_id:
+            raise InvalidInputError(
+                f"parent {parent_id} belongs to another chat", field="parent_id"
+            )
+
+    @staticmethod
+    def _decode_cursor(cursor: str, chat_id: uuid.UUID) -> int:
+        cursor_chat, seq = decode_cursor(cursor, _CURSOR_KIND, 2)
+        if cursor_chat != str(chat_id) or isinstance(seq, bool) or not isinstance(seq, int):
+            raise InvalidInputError("invalid cursor", field="cursor")
+        return seq

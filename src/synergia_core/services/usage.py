@@ -1,0 +1,59 @@
+"""UsageService: tokens and money spent, summed by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from synergia_core.repositories.protocols import UsageFilter
+from synergia_core.schemas import UsageTotals
+from synergia_core.services._base import Service
+from synergia_core.services._checks import check_time, check_user_id, to_uuid
+
+__all__ = ["UsageService"]
+
+
+class UsageService(Service):
+    """Usage and cost reports over stored messages.
+
+    Sums are computed in SQL and exact (``Decimal``) on every backend.
+    Messages of soft-deleted chats still count (the money was spent); purged
+    chats' messages are gone.
+    """
+
+    def totals(
+        self,
+        *,
+        user_id: str | None = None,
+        chat_id: uuid.UUID | str | None = None,
+        model_id: uuid.UUID | str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> UsageTotals:
+        """Message count, the five token counts and the cost, summed.
+
+        Every filter given applies; ``since`` is inclusive and ``until``
+        exclusive, on the message's ``created_at``. Zeros when nothing matches.
+
+        Raises:
+            InvalidInputError: An id is not a UUID, or a time is naive.
+        """
+        where = self._filter(user_id, chat_id, model_id, since, until)
+        with self._scope(write=False) as repos:
+            return repos.usage.totals(where)
+
+    @staticmethod
+    def _filter(
+        user_id: str | None,
+        chat_id: uuid.UUID | str | None,
+        model_id: uuid.UUID | str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+    ) -> UsageFilter:
+        return UsageFilter(
+            user_id=None if user_id is None else check_user_id(user_id),
+            chat_id=None if chat_id is None else to_uuid(chat_id, "chat_id"),
+            model_id=None if model_id is None else to_uuid(model_id, "model_id"),
+            since=check_time(since, "since"),
+            until=check_time(until, "until"),
+        )
