@@ -332,9 +332,12 @@ class Usage(BaseModel):
         cache_read = data.get("cache_read_input_tokens") or 0
         cache_write = data.get("cache_creation_input_tokens") or 0
         input_tokens = data.get("input_tokens")
-        counts = (input_tokens, cache_read, cache_write)
-        if all(isinstance(count, int) for count in counts):
-            input_tokens = sum(counts)
+        if (
+            isinstance(input_tokens, int)
+            and isinstance(cache_read, int)
+            and isinstance(cache_write, int)
+        ):
+            input_tokens = input_tokens + cache_read + cache_write
         return cls.model_validate(
             {
                 "input_tokens": input_tokens,
