@@ -1,23 +1,125 @@
-"""Quickstart: open the embedded SQLite default, migrate, report health.
+"""Quickstart: a tour of synergia-core on the embedded SQLite default.
 
-Run with ``make demo``, or ``python examples/quickstart.py [URL]``.
+Run with ``make demo`` (a new ``.demo/synergia.db``), or
+``python examples/quickstart.py [DATABASE_URL]``.
 """
 
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 
-from synergia_core import Synergia
+from synergia_core import (
+    ChatCreate,
+    MessageCreate,
+    ModelCreate,
+    Synergia,
+    Usage,
+)
+
+CATALOG = [
+    # provider, name, input, output, cache read, context window, max output
+    ("openai", "gpt-4o", "2.50", "10.00", "1.25", 128_000, 16_384),
+    ("anthropic", "claude-sonnet-4", "3.00", "15.00", "0.30", 200_000, 64_000),
+    ("google", "gemini-2.5-flash", "0.30", "2.50", "0.075", 1_048_576, 65_536),
+]
 
 
 def main(url: str | None = None) -> None:
-    """Migrate the database at ``url`` (default: the embedded SQLite file) and report."""
+    """Run the tour on ``url`` (default: the embedded SQLite file)."""
     with Synergia(url) as sy:
         sy.migrate()
         health = sy.health()
-        print(f"synergia-core {health.version} on {health.database}")
-        print(f"schema revision: {health.revision} (head: {health.head})")
-        print(f"health: {health.status}, round trip {health.latency_ms} ms")
+        print(f"synergia-core {health.version} on {health.database}, schema {health.revision}")
+
+        models = {}
+        for provider, name, price_in, price_out, price_cached, window, max_out in CATALOG:
+            models[name] = sy.models.create(
+                ModelCreate(
+                    provider=provider,
+                    name=name,
+                    input_price_per_million=Decimal(price_in),
+                    output_price_per_million=Decimal(price_out),
+                    cache_read_price_per_million=Decimal(price_cached),
+                    context_window=window,
+                    max_output_tokens=max_out,
+                )
+            )
+        print(f"\ncatalog: {', '.join(sorted(models))}")
+
+        gpt, claude = models["gpt-4o"], models["claude-sonnet-4"]
+        rome = sy.chats.create(
+            ChatCreate(user_id="alice", title="Three days in Rome", model_id=gpt.id)
+        )
+        sy.messages.add(
+            rome.id, MessageCreate(role="user", content="Plan 3 days in Rome."), user_id="alice"
+        )
+        sy.messages.add(
+            rome.id,
+            MessageCreate(
+                role="assistant",
+                content="Day 1: Colosseum and Forum. Day 2: Vatican. Day 3: Trastevere.",
+                model_id=gpt.id,
+                usage=Usage(input_tokens=12, output_tokens=420),
+            ),
+            user_id="alice",
+        )
+        sy.messages.add(
+            rome.id, MessageCreate(role="user", content="Make day 3 lazier."), user_id="alice"
+        )
+        sy.messages.add(
+            rome.id,
+            MessageCreate(
+                role="assistant",
+                content="Day 3: a late breakfast in Trastevere, then the Gianicolo at sunset.",
+                model_id=gpt.id,
+                usage=Usage.from_openai(
+                    {
+                        "prompt_tokens": 460,
+                        "completion_tokens": 96,
+                        "prompt_tokens_details": {"cached_tokens": 384},
+                    }
+                ),
+            ),
+            user_id="alice",
+        )
+
+        with sy.transaction() as tx:  # one unit of work
+            code = tx.chats.create(ChatCreate(user_id="bob", title="Fix my SQL", model_id=claude.id))
+            tx.messages.add(
+                code.id, MessageCreate(role="user", content="Why is my query slow?"), user_id="bob"
+            )
+            tx.messages.add(
+                code.id,
+                MessageCreate(
+                    role="assistant",
+                    content="It scans the whole table: add an index on (user_id, created_at).",
+                    model_id=claude.id,
+                    usage=Usage.from_anthropic(
+                        {
+                            "input_tokens": 25,
+                            "output_tokens": 180,
+                            "cache_read_input_tokens": 1_200,
+                        }
+                    ),
+                ),
+                user_id="bob",
+            )
+
+        print(f"\ntranscript of {rome.title!r}:")
+        for message in sy.messages.list(rome.id, user_id="alice").items:
+            cost = f"  (${message.cost})" if message.cost else ""
+            print(f"  {message.seq}. {message.role.value:>9}: {message.content}{cost}")
+
+        for user in ("alice", "bob"):
+            print(f"\n{user}'s chats:")
+            for chat in sy.chats.list(user_id=user).items:
+                totals = sy.usage.totals(chat_id=chat.id)
+                print(
+                    f"  {chat.title:<20} {chat.message_count} messages, "
+                    f"{totals.input_tokens + totals.output_tokens} tokens, ${totals.cost}"
+                )
+        print(f"\ntotal spent: ${sy.usage.totals().cost}")
 
 
 if __name__ == "__main__":
