@@ -85,7 +85,9 @@ def main(url: str | None = None) -> None:
         )
 
         with sy.transaction() as tx:  # one unit of work
-            code = tx.chats.create(ChatCreate(user_id="bob", title="Fix my SQL", model_id=claude.id))
+            code = tx.chats.create(
+                ChatCreate(user_id="bob", title="Fix my SQL", model_id=claude.id)
+            )
             tx.messages.add(
                 code.id, MessageCreate(role="user", content="Why is my query slow?"), user_id="bob"
             )

@@ -27,3 +27,70 @@ def make_model(
             **extra,
         )
     )
+
+
+def chain(sy: Synergia, chat_id: object, user_id: str, count: int) -> None:
+    """Give a chat ``count`` more messages in one linear chain, fast.
+
+    Rows are written in bulk with SQLAlchemy Core (one statement per thousand
+    rows) exactly as the library lays them out: gap-free ``seq``, each
+    message's parent the one before it, the chat's counters and current leaf
+    kept. Used to build large chats for tests that read them.
+    """
+    import datetime as dt
+    import uuid as uuid_module
+
+    import sqlalchemy as sa
+
+    from synergia_core.ids import uuid7
+    from synergia_core.repositories.sql._rows import chats, messages
+
+    chat_uuid = chat_id if isinstance(chat_id, uuid_module.UUID) else uuid_module.UUID(str(chat_id))
+    with sy.engine.begin() as connection:
+        row = connection.execute(
+            sa.select(chats.c.message_count, chats.c.current_message_id).where(
+                chats.c.id == chat_uuid
+            )
+        ).one()
+        seq, parent = row.message_count, row.current_message_id
+        now = dt.datetime.now(dt.timezone.utc)
+        rows = []
+        for _ in range(count):
+            seq += 1
+            message_id = uuid7()
+            rows.append(
+                {
+                    "id": message_id,
+                    "chat_id": chat_uuid,
+                    "user_id": user_id,
+                    "parent_id": parent,
+                    "seq": seq,
+                    "role": "user" if seq % 2 else "assistant",
+                    "content": f"message {seq}",
+                    "status": "complete",
+                    "model_id": None,
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                    "cache_read_tokens": 0,
+                    "cache_write_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": 0,
+                    "error": None,
+                    "tool_calls": None,
+                    "tool_call_id": None,
+                    "attachments": None,
+                    "metadata": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            parent = message_id
+        for start in range(0, len(rows), 1000):
+            connection.execute(sa.insert(messages), rows[start : start + 1000])
+        connection.execute(
+            sa.update(chats)
+            .where(chats.c.id == chat_uuid)
+            .values(
+                message_count=seq, current_message_id=parent, last_message_at=now, activity_at=now
+            )
+        )

@@ -160,3 +160,16 @@ def test_nul_characters_are_refused(sy: Synergia) -> None:
     with pytest.raises(InvalidInputError, match="NUL"):
         make_model(sy, metadata={"k": "v\x00"})
     assert sy.models.list() == []
+
+
+def test_rename_keeps_live_names_unique(sy: Synergia) -> None:
+    model = make_model(sy)
+    make_model(sy, "o3")
+    renamed = sy.models.update(model.id, ModelUpdate(name="gpt-4o-2024-08-06"))
+    assert (renamed.provider, renamed.name) == ("openai", "gpt-4o-2024-08-06")
+    with pytest.raises(ModelAlreadyExists):
+        sy.models.update(model.id, ModelUpdate(name="o3"))
+    assert sy.models.update(model.id, ModelUpdate(provider="azure", name="o3")).provider == "azure"
+    with pytest.raises(InvalidInputError, match="NUL"):
+        sy.models.update(model.id, ModelUpdate(name="x\x00"))
+    assert sy.models.get(model.id).name == "o3"

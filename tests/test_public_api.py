@@ -40,6 +40,7 @@ EXPECTED = [
     "ServiceConfig",
     "Synergia",
     "SynergiaError",
+    "TokenCounter",
     "ToolCall",
     "Transaction",
     "Usage",

@@ -63,6 +63,7 @@ from synergia_core.services import (
     UsageService,
 )
 from synergia_core.store import Synergia, Transaction
+from synergia_core.tokens import TokenCounter
 
 __all__ = [
     "Attachment",
@@ -96,6 +97,7 @@ __all__ = [
     "ServiceConfig",
     "Synergia",
     "SynergiaError",
+    "TokenCounter",
     "ToolCall",
     "Transaction",
     "Usage",

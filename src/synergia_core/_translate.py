@@ -51,6 +51,8 @@ def _translate(error: sa_exc.SQLAlchemyError) -> SynergiaError:
             name = constraint_name(error)
             if name in _RACE_CONSTRAINTS:
                 return ConcurrentUpdateError(_RACE_CONSTRAINTS[name], None)
+            if name == "uq_synergia_models_live_provider_name":
+                return ConflictError(f"a live model has this provider and name: {detail}")
             return ConflictError(f"the database refused the change: {detail}")
         if isinstance(error, sa_exc.DataError):
             return InvalidInputError(f"the database refused a value: {detail}")

@@ -140,12 +140,15 @@ class ModelCreate(BaseModel):
 class ModelUpdate(BaseModel):
     """A partial change to a model: only the fields given are changed.
 
-    Giving ``None`` for a nullable field (``display_name``, the cache prices,
+    Renaming (``provider``, ``name``) keeps the live pair unique. Giving
+    ``None`` for a nullable field (``display_name``, the cache prices,
     ``context_window``, ``max_output_tokens``) clears it.
     """
 
     model_config = _INPUT
 
+    provider: Provider | None = None
+    name: ModelName | None = None
     display_name: DisplayName | None = None
     input_price_per_million: Price | None = None
     output_price_per_million: Price | None = None
@@ -158,7 +161,8 @@ class ModelUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> Self:
-        for field in ("input_price_per_million", "output_price_per_million", "is_enabled"):
+        required = ("provider", "name", "input_price_per_million", "output_price_per_million")
+        for field in (*required, "is_enabled"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be cleared")
         if "metadata" in self.model_fields_set and self.metadata is None:

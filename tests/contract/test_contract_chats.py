@@ -212,14 +212,20 @@ def test_purge_removes_chat_and_messages_for_good(sy: Synergia, soft_delete_firs
     message = sy.messages.add(
         chat.id,
         MessageCreate(
-            role="assistant", content="bye", model_id=model.id, usage=Usage(input_tokens=7, output_tokens=0)
+            role="assistant",
+            content="bye",
+            model_id=model.id,
+            usage=Usage(input_tokens=7, output_tokens=0),
         ),
         user_id="alice",
     )
     sy.messages.add(
         keep.id,
         MessageCreate(
-            role="assistant", content="stay", model_id=model.id, usage=Usage(input_tokens=5, output_tokens=0)
+            role="assistant",
+            content="stay",
+            model_id=model.id,
+            usage=Usage(input_tokens=5, output_tokens=0),
         ),
         user_id="alice",
     )

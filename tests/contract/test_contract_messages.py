@@ -347,9 +347,7 @@ def test_walk_with_limit_one_and_exact_multiple(sy: Synergia) -> None:
         pages = walk(sy, chat, limit)
         assert [m for page in reversed(pages) for m in page] == sent
         assert all(len(page) <= limit for page in pages)
-        assert all(
-            [m.seq for m in page] == sorted(m.seq for m in page) for page in pages
-        )
+        assert all([m.seq for m in page] == sorted(m.seq for m in page) for page in pages)
 
 
 def test_default_limit_is_fifty(sy: Synergia) -> None:

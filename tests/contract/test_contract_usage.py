@@ -78,7 +78,9 @@ COST_CASES: list[tuple[str, dict[str, Any], Usage, Decimal]] = [
             "cache_read_price_per_million": "0.30",
             "cache_write_price_per_million": "3.75",
         },
-        Usage(input_tokens=10_000, output_tokens=500, cache_read_tokens=6000, cache_write_tokens=2000),
+        Usage(
+            input_tokens=10_000, output_tokens=500, cache_read_tokens=6000, cache_write_tokens=2000
+        ),
         # (10000 - 6000 - 2000) x 3 + 6000 x 0.30 + 2000 x 3.75 + 500 x 15 = 22800
         Decimal("0.0228"),
     ),
@@ -139,7 +141,8 @@ COST_CASES: list[tuple[str, dict[str, Any], Usage, Decimal]] = [
         "large-price",
         {"input_price_per_million": "123456.1234567891", "output_price_per_million": "0.1"},
         Usage(input_tokens=3, output_tokens=1),
-        Decimal("0.0003703683703703673") + Decimal("0.0000001"),
+        # 3 x 123456.1234567891 + 1 x 0.1 = 370368.4703703673
+        Decimal("0.3703684703703673"),
     ),
     (
         "zero-usage",

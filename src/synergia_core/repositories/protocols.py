@@ -103,13 +103,15 @@ class ChatKey:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """Column values of a message to append; ``seq`` and the default parent
-    are assigned by the repository under the chat's row lock."""
+    """Column values of a message to append; ``seq`` (and, with
+    ``under_current_leaf``, the parent) are assigned by the repository under
+    the chat's row lock."""
 
     id: uuid.UUID
     chat_id: uuid.UUID
     user_id: str
     parent_id: uuid.UUID | None
+    under_current_leaf: bool
     role: Role
     content: str
     status: MessageStatus
@@ -218,6 +220,12 @@ class ChatRepository(Protocol):
         """Delete a chat (live or soft-deleted) and its messages for good."""
         ...
 
+    def set_current(
+        self, chat_id: uuid.UUID, *, user_id: str, message_id: uuid.UUID, now: dt.datetime
+    ) -> ChatRead | None:
+        """Make ``message_id`` the live chat's current leaf."""
+        ...
+
 
 class MessageRepository(Protocol):
     """Storage of messages, always scoped by their owner and live chats."""
@@ -226,10 +234,55 @@ class MessageRepository(Protocol):
         """Append a message to its chat.
 
         Atomically bumps the chat's counters, assigns the next ``seq``, takes
-        the chat's current leaf as parent when ``message.parent_id`` is
-        ``None``, and makes the new message the current leaf. ``None`` when
-        the chat is not a live chat of ``message.user_id``.
+        the chat's current leaf as parent when ``message.under_current_leaf``
+        (else ``message.parent_id``, ``None`` making a root), and makes the
+        new message the current leaf. ``None`` when the chat is not a live
+        chat of ``message.user_id``.
         """
+        ...
+
+    def thread(
+        self, chat_id: uuid.UUID, *, user_id: str, leaf_id: uuid.UUID | None, limit: int | None
+    ) -> list[MessageRead]:
+        """The path from the root to ``leaf_id`` (default: the chat's current
+        leaf), root first; only its last ``limit`` messages when given. Empty
+        when the chat has no messages, is not live, or is not the user's."""
+        ...
+
+    def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
+        """The children of the message's parent (itself included), by ``seq``."""
+        ...
+
+    def newest_descendant(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
+        """The id of the highest-``seq`` message in the subtree of ``message_id``
+        (itself included): always a leaf, since children come after parents."""
+        ...
+
+    def append_content(
+        self,
+        message_id: uuid.UUID,
+        *,
+        user_id: str,
+        chunk: str,
+        max_chars: int,
+        now: dt.datetime,
+    ) -> bool:
+        """Append ``chunk`` to a streaming message's content in one statement,
+        unless the total would exceed ``max_chars``; ``False`` when no
+        streaming message of the user's live chats took it."""
+        ...
+
+    def finish_stream(
+        self,
+        message_id: uuid.UUID,
+        *,
+        user_id: str,
+        status: MessageStatus,
+        values: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> MessageRead | None:
+        """Move a streaming message to ``status`` with ``values``; ``None``
+        when no streaming message of the user's live chats has this id."""
         ...
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:

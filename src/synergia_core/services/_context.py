@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from synergia_core._translate import translate_errors
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
+from synergia_core.tokens import TokenCounter, default_token_counter
 
 __all__ = ["DEFAULT_MAX_CONTENT_CHARS", "Scope", "ServiceConfig", "bind_scope", "utc_now"]
 
@@ -35,10 +36,17 @@ class ServiceConfig:
             comes from it.
         max_content_chars: The longest message content (and streamed total)
             accepted; longer is :class:`~synergia_core.errors.InvalidInputError`.
+        token_counter: Counts tokens when ``messages.context()`` trims a
+            history to fit; by default tiktoken when installed, else an estimate.
     """
 
     clock: Callable[[], dt.datetime] = field(default=utc_now)
     max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
+    token_counter: TokenCounter = field(default_factory=default_token_counter)
+
+    def __post_init__(self) -> None:
+        if self.max_content_chars < 1:
+            raise ValueError("max_content_chars must be at least 1")
 
 
 class Scope(Protocol):

@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from decimal import Decimal
 
-from synergia_core.errors import (
-    ChatNotFound,
-    InvalidInputError,
-    MessageNotFound,
-)
-from synergia_core.ids import uuid7
-from synergia_core.repositories.protocols import NewMessage, Repositories
+from synergia_core.errors import ChatNotFound, InvalidInputError, MessageNotFound
 from synergia_core.schemas import MessageCreate, MessageRead, MessageStatus, Page
-from synergia_core.services._base import Service, usable_model
-from synergia_core.services._checks import (
-    check_json,
-    check_limit,
-    check_text,
-    check_user_id,
-    to_uuid,
-)
+from synergia_core.services._base import usable_model
+from synergia_core.services._checks import check_limit, check_user_id, to_uuid
 from synergia_core.services._cost import message_cost
 from synergia_core.services._cursor import decode_cursor, encode_cursor
+from synergia_core.services._message_rows import check_message, new_message
+from synergia_core.services._prompt import PromptMethods
+from synergia_core.services._streaming import StreamingMethods
+from synergia_core.services._tree import TreeMethods, check_parent
 
 __all__ = ["MessageService"]
 
 _CURSOR_KIND = "messages"
 
 
-class MessageService(Service):
+class MessageService(TreeMethods, StreamingMethods, PromptMethods):
     """Messages of a user's chats: every call is scoped by ``user_id``.
 
     Messages form a tree per chat: each has a ``parent_id`` (``None`` for a
     root) and a ``seq``, gap-free and increasing within the chat. The chat's
-    current leaf is the default parent of the next message.
+    current leaf is the default parent of the next message; ``edit`` and
+    ``regenerate`` add siblings and move it, ``select`` switches branches,
+    ``thread`` reads the path the user sees. Streamed replies go through
+    ``start``/``append``/``finish`` (or ``fail``/``cancel``), and
+    ``context`` turns the current thread into a provider's message list.
     """
 
     def add(self, chat_id: uuid.UUID | str, data: MessageCreate, *, user_id: str) -> MessageRead:
@@ -56,7 +53,7 @@ class MessageService(Service):
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        self._check_message(data)
+        check_message(data, self._config)
         now = self._config.clock()
         with self._scope(write=True) as repos:
             cost = Decimal(0)
@@ -65,38 +62,25 @@ class MessageService(Service):
                 if data.usage is not None:
                     cost = message_cost(data.usage, pricing)
             if data.parent_id is not None:
-                self._check_parent(repos, data.parent_id, chat_uuid, user_id)
-            usage = data.usage
-            message = NewMessage(
-                id=uuid7(),
+                check_parent(repos, data.parent_id, chat_uuid, user_id)
+            row = new_message(
                 chat_id=chat_uuid,
                 user_id=user_id,
-                parent_id=data.parent_id,
                 role=data.role,
                 content=data.content,
                 status=MessageStatus.complete,
+                now=now,
+                parent_id=data.parent_id,
+                under_current_leaf=data.parent_id is None,
                 model_id=data.model_id,
-                input_tokens=usage.input_tokens if usage else 0,
-                output_tokens=usage.output_tokens if usage else 0,
-                cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                reasoning_tokens=usage.reasoning_tokens if usage else 0,
+                usage=data.usage,
                 cost=cost,
-                tool_calls=(
-                    [call.model_dump(mode="json") for call in data.tool_calls]
-                    if data.tool_calls
-                    else None
-                ),
+                tool_calls=data.tool_calls,
                 tool_call_id=data.tool_call_id,
-                attachments=(
-                    [item.model_dump(mode="json") for item in data.attachments]
-                    if data.attachments
-                    else None
-                ),
+                attachments=data.attachments,
                 metadata=data.metadata,
-                created_at=now,
             )
-            added = repos.messages.append(message, now=now)
+            added = repos.messages.append(row, now=now)
             if added is None:
                 raise ChatNotFound(chat_uuid)
             return added
@@ -135,7 +119,7 @@ class MessageService(Service):
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
         check_limit(limit)
-        before_seq = None if cursor is None else self._decode_cursor(cursor, chat_uuid)
+        before_seq = None if cursor is None else _decode_cursor(cursor, chat_uuid)
         with self._scope(write=False) as repos:
             newest = repos.messages.newest(
                 chat_uuid, user_id=user_id, limit=limit + 1, before_seq=before_seq
@@ -147,39 +131,12 @@ class MessageService(Service):
             newest = newest[:limit]
             next_cursor = encode_cursor(_CURSOR_KIND, str(chat_uuid), newest[-1].seq)
         newest.reverse()
-        return Page[MessageRead](items=newest, next_cursor=next_cursor)
+        items: builtins.list[MessageRead] = newest
+        return Page[MessageRead](items=items, next_cursor=next_cursor)
 
-    # ----------------------------------------------------------------- helpers
 
-    def _check_message(self, data: MessageCreate) -> None:
-        check_text(data.content, "content", max_chars=self._config.max_content_chars)
-        check_text(data.tool_call_id, "tool_call_id")
-        check_json(data.metadata, "metadata")
-        for call in data.tool_calls or ():
-            check_text(call.id, "tool_calls")
-            check_text(call.name, "tool_calls")
-            check_json(call.arguments, "tool_calls")
-        for item in data.attachments or ():
-            for value in (item.uri, item.mime_type, item.name):
-                check_text(value, "attachments")
-        if data.usage is not None and data.model_id is None:
-            raise InvalidInputError("usage needs a model_id to be priced", field="usage")
-
-    @staticmethod
-    def _check_parent(
-        repos: Repositories, parent_id: uuid.UUID, chat_id: uuid.UUID, user_id: str
-    ) -> None:
-        parent_chat = repos.messages.locate(parent_id, user_id=user_id)
-        if parent_chat is None:
-            raise MessageNotFound(parent_id)
-        if parent_chat != chat_id:
-            raise InvalidInputError(
-                f"parent {parent_id} belongs to another chat", field="parent_id"
-            )
-
-    @staticmethod
-    def _decode_cursor(cursor: str, chat_id: uuid.UUID) -> int:
-        cursor_chat, seq = decode_cursor(cursor, _CURSOR_KIND, 2)
-        if cursor_chat != str(chat_id) or isinstance(seq, bool) or not isinstance(seq, int):
-            raise InvalidInputError("invalid cursor", field="cursor")
-        return seq
+def _decode_cursor(cursor: str, chat_id: uuid.UUID) -> int:
+    cursor_chat, seq = decode_cursor(cursor, _CURSOR_KIND, 2)
+    if cursor_chat != str(chat_id) or isinstance(seq, bool) or not isinstance(seq, int):
+        raise InvalidInputError("invalid cursor", field="cursor")
+    return seq

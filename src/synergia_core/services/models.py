@@ -100,12 +100,15 @@ class ModelService(Service):
 
         Raises:
             ModelNotFound: No live model has this id.
+            ModelAlreadyExists: The new provider and name are another live
+                model's.
             InvalidInputError: A text holds a NUL character, or the change
                 would make ``max_output_tokens`` exceed ``context_window``.
         """
         model_id = to_uuid(id, "id")
         values: dict[str, Any] = data.model_dump(include=data.model_fields_set)
-        check_text(values.get("display_name"), "display_name")
+        for field in ("provider", "name", "display_name"):
+            check_text(values.get(field), field)
         if "metadata" in values:
             check_json(values["metadata"], "metadata")
         with self._scope(write=True) as repos:
@@ -118,6 +121,12 @@ class ModelService(Service):
                 raise InvalidInputError(
                     "max_output_tokens cannot exceed context_window", field="max_output_tokens"
                 )
+            provider = values.get("provider", current.provider)
+            name = values.get("name", current.name)
+            if (provider, name) != (current.provider, current.name):
+                holder = repos.models.get_by_name(provider, name)
+                if holder is not None:
+                    raise ModelAlreadyExists(provider, name)
             updated = repos.models.update(model_id, values, self._config.clock())
             if updated is None:  # deleted concurrently
                 raise ModelNotFound(model_id)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Literal
 
+from synergia_core.errors import InvalidInputError
 from synergia_core.repositories.protocols import UsageFilter
-from synergia_core.schemas import UsageTotals
+from synergia_core.schemas import UsageRow, UsageTotals
 from synergia_core.services._base import Service
 from synergia_core.services._checks import check_time, check_user_id, to_uuid
 
-__all__ = ["UsageService"]
+__all__ = ["BREAKDOWN_KEYS", "UsageService"]
+
+BREAKDOWN_KEYS = ("model", "day", "user", "chat")
+"""What :meth:`UsageService.breakdown` can group by."""
 
 
 class UsageService(Service):
@@ -41,6 +46,35 @@ class UsageService(Service):
         where = self._filter(user_id, chat_id, model_id, since, until)
         with self._scope(write=False) as repos:
             return repos.usage.totals(where)
+
+    def breakdown(
+        self,
+        by: Literal["model", "day", "user", "chat"],
+        *,
+        user_id: str | None = None,
+        chat_id: uuid.UUID | str | None = None,
+        model_id: uuid.UUID | str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[UsageRow]:
+        """The totals grouped by model, UTC day, user or chat, ordered by key.
+
+        Each row is a :class:`~synergia_core.schemas.UsageTotals` with a
+        ``key``: the model id (``None`` for messages without a model), the
+        UTC date, the user id or the chat id. Filters as in :meth:`totals`.
+
+        Raises:
+            InvalidInputError: ``by`` is not one of "model", "day", "user",
+                "chat"; an id is not a UUID; a time is naive.
+        """
+        if by not in BREAKDOWN_KEYS:
+            raise InvalidInputError(
+                f"cannot break usage down by {by!r}; use one of {', '.join(BREAKDOWN_KEYS)}",
+                field="by",
+            )
+        where = self._filter(user_id, chat_id, model_id, since, until)
+        with self._scope(write=False) as repos:
+            return repos.usage.breakdown(by, where)
 
     @staticmethod
     def _filter(

@@ -137,3 +137,14 @@ class SqlChatRepository:
             sa.delete(chats).where(chats.c.id == chat_id, chats.c.user_id == user_id)
         )
         return True
+
+    def set_current(
+        self, chat_id: uuid.UUID, *, user_id: str, message_id: uuid.UUID, now: dt.datetime
+    ) -> ChatRead | None:
+        """Make ``message_id`` the live chat's current leaf."""
+        return self._one(
+            sa.update(chats)
+            .where(chats.c.id == chat_id, chats.c.user_id == user_id, _LIVE)
+            .values(current_message_id=message_id, updated_at=now)
+            .returning(*CHAT_COLUMNS)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,9 +18,12 @@ from synergia_core.repositories.sql._rows import (
     message_from_row,
     messages,
 )
-from synergia_core.schemas import MessageRead
+from synergia_core.schemas import MessageRead, MessageStatus
 
 __all__ = ["SqlMessageRepository"]
+
+
+_STREAMING = MessageStatus.streaming.value
 
 
 def _live_chat_of(chat_id: Any, user_id: Any) -> sa.ColumnElement[bool]:
@@ -70,7 +74,8 @@ class SqlMessageRepository:
         values = dataclasses.asdict(message)
         values["role"] = message.role.value
         values["status"] = message.status.value
-        values["parent_id"] = message.parent_id if message.parent_id is not None else leaf
+        values["parent_id"] = leaf if message.under_current_leaf else message.parent_id
+        del values["under_current_leaf"]
         values["seq"] = seq
         values["error"] = None
         values["updated_at"] = message.created_at
@@ -115,3 +120,134 @@ class SqlMessageRepository:
             query = query.where(messages.c.seq < before_seq)
         query = query.order_by(messages.c.seq.desc()).limit(limit)
         return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+
+    def thread(
+        self, chat_id: uuid.UUID, *, user_id: str, leaf_id: uuid.UUID | None, limit: int | None
+    ) -> list[MessageRead]:
+        """The root-to-leaf path in one recursive statement (see the protocol).
+
+        The walk starts at the leaf and follows ``parent_id`` upward through
+        the primary key, so it costs one index probe per message returned:
+        with ``limit`` it stops after ``limit`` steps, whatever the chat's size.
+        """
+        if leaf_id is None:
+            start: Any = (
+                sa.select(chats.c.current_message_id)
+                .where(
+                    chats.c.id == chat_id,
+                    chats.c.user_id == user_id,
+                    chats.c.deleted_at.is_(None),
+                )
+                .scalar_subquery()
+            )
+        else:
+            start = leaf_id
+        anchor = sa.select(
+            messages.c.id, messages.c.parent_id, sa.literal(1, sa.Integer).label("depth")
+        ).where(
+            messages.c.id == start,
+            messages.c.chat_id == chat_id,
+            messages.c.user_id == user_id,
+            _live_chat_of(chat_id, user_id),
+        )
+        path = anchor.cte("synergia_path", recursive=True)
+        step = sa.select(messages.c.id, messages.c.parent_id, path.c.depth + 1).join(
+            path, messages.c.id == path.c.parent_id
+        )
+        if limit is not None:
+            step = step.where(path.c.depth < limit)
+        path = path.union_all(step)
+        query = (
+            sa.select(*MESSAGE_COLUMNS)
+            .select_from(messages.join(path, path.c.id == messages.c.id))
+            .order_by(path.c.depth.desc())
+        )
+        return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+
+    def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
+        """The children of the message's parent (itself included), by ``seq``."""
+        target = messages.alias("synergia_target")
+        same_parent = sa.or_(
+            messages.c.parent_id == target.c.parent_id,
+            sa.and_(messages.c.parent_id.is_(None), target.c.parent_id.is_(None)),
+        )
+        query = (
+            sa.select(*MESSAGE_COLUMNS)
+            .select_from(
+                messages.join(target, sa.and_(messages.c.chat_id == target.c.chat_id, same_parent))
+            )
+            .where(
+                target.c.id == message_id,
+                target.c.user_id == user_id,
+                _live_chat_of(target.c.chat_id, user_id),
+            )
+            .order_by(messages.c.seq)
+        )
+        return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+
+    def newest_descendant(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
+        """The highest-``seq`` message of the subtree of ``message_id``."""
+        anchor = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).where(
+            messages.c.id == message_id,
+            messages.c.user_id == user_id,
+            _live_chat_of(messages.c.chat_id, user_id),
+        )
+        tree = anchor.cte("synergia_subtree", recursive=True)
+        step = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).join(
+            tree,
+            sa.and_(messages.c.chat_id == tree.c.chat_id, messages.c.parent_id == tree.c.id),
+        )
+        tree = tree.union_all(step)
+        query = sa.select(tree.c.id).order_by(tree.c.seq.desc()).limit(1)
+        row = self._connection.execute(query).first()
+        return None if row is None else row.id
+
+    def append_content(
+        self,
+        message_id: uuid.UUID,
+        *,
+        user_id: str,
+        chunk: str,
+        max_chars: int,
+        now: dt.datetime,
+    ) -> bool:
+        """Append to a streaming message in one ``UPDATE``; nothing is read back."""
+        length = (
+            sa.func.char_length if self._connection.dialect.name == "postgresql" else sa.func.length
+        )
+        statement = (
+            sa.update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.user_id == user_id,
+                messages.c.status == _STREAMING,
+                length(messages.c.content) + len(chunk) <= max_chars,
+                _live_chat_of(messages.c.chat_id, user_id),
+            )
+            .values(content=messages.c.content + chunk, updated_at=now)
+        )
+        return bool(self._connection.execute(statement).rowcount)
+
+    def finish_stream(
+        self,
+        message_id: uuid.UUID,
+        *,
+        user_id: str,
+        status: MessageStatus,
+        values: Mapping[str, Any],
+        now: dt.datetime,
+    ) -> MessageRead | None:
+        """Move a streaming message to ``status`` with ``values``."""
+        statement = (
+            sa.update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.user_id == user_id,
+                messages.c.status == _STREAMING,
+                _live_chat_of(messages.c.chat_id, user_id),
+            )
+            .values({**values, "status": status.value, "updated_at": now})
+            .returning(*MESSAGE_COLUMNS)
+        )
+        row = self._connection.execute(statement).mappings().first()
+        return None if row is None else message_from_row(row)

@@ -77,14 +77,14 @@ class SqlUsageRepository:
     def breakdown(
         self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
     ) -> list[UsageRow]:
-        """The same sums grouped by ``by``, ordered by key."""
+        """The same sums grouped by ``by``, ordered by key (``None`` last)."""
         ensure_sqlite_functions(self._connection)
         key = self._key(by)
         query = (
             sa.select(key.label("key"), *_SUMS)
             .where(*_conditions(where))
             .group_by(key)
-            .order_by(key)
+            .order_by(key.asc().nulls_last())
         )
         rows = []
         for row in self._connection.execute(query):

@@ -1,0 +1,221 @@
+"""The tree operations of MessageService: threads, siblings, edit, regenerate, select."""
+
+from __future__ import annotations
+
+import uuid
+
+from synergia_core.errors import (
+    ChatNotFound,
+    InvalidInputError,
+    InvalidStateError,
+    MessageNotFound,
+)
+from synergia_core.repositories.protocols import Repositories
+from synergia_core.schemas import ChatRead, MessageRead, MessageStatus, Role
+from synergia_core.services._base import Service, usable_model
+from synergia_core.services._checks import check_limit, check_text, check_user_id, to_uuid
+from synergia_core.services._message_rows import new_message
+
+__all__ = ["TreeMethods", "check_parent"]
+
+
+def check_parent(
+    repos: Repositories, parent_id: uuid.UUID, chat_id: uuid.UUID, user_id: str
+) -> None:
+    """Refuse a parent that is not a message of this chat of this user.
+
+    Raises:
+        MessageNotFound: No message of the user's live chats has this id.
+        InvalidInputError: The message is in another chat.
+    """
+    parent_chat = repos.messages.locate(parent_id, user_id=user_id)
+    if parent_chat is None:
+        raise MessageNotFound(parent_id)
+    if parent_chat != chat_id:
+        raise InvalidInputError(f"message {parent_id} belongs to another chat", field="parent_id")
+
+
+class TreeMethods(Service):
+    """Branches of a chat's history (mixed into MessageService)."""
+
+    def thread(
+        self,
+        chat_id: uuid.UUID | str,
+        *,
+        user_id: str,
+        leaf_id: uuid.UUID | str | None = None,
+        limit: int | None = None,
+    ) -> list[MessageRead]:
+        """The path from the root to a leaf, root first: what the user sees.
+
+        One recursive query whose cost grows with ``limit``, not with the
+        chat's size.
+
+        Args:
+            chat_id: The chat.
+            user_id: Its owner.
+            leaf_id: Where the path ends (default: the chat's current leaf);
+                any message of the chat, not only a leaf.
+            limit: Return only the last ``limit`` messages of the path (1 to 1000).
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+            MessageNotFound: ``leaf_id`` names no message of the user.
+            InvalidInputError: ``leaf_id`` is in another chat, or ``limit`` is
+                out of range.
+        """
+        chat_uuid = to_uuid(chat_id, "chat_id")
+        leaf_uuid = None if leaf_id is None else to_uuid(leaf_id, "leaf_id")
+        check_user_id(user_id)
+        if limit is not None:
+            check_limit(limit)
+        with self._scope(write=False) as repos:
+            path = repos.messages.thread(chat_uuid, user_id=user_id, leaf_id=leaf_uuid, limit=limit)
+            if path:
+                return path
+            if repos.chats.get(chat_uuid, user_id=user_id) is None:
+                raise ChatNotFound(chat_uuid)
+            if leaf_uuid is not None:
+                check_parent(repos, leaf_uuid, chat_uuid, user_id)
+            return []
+
+    def siblings(self, id: uuid.UUID | str, *, user_id: str) -> list[MessageRead]:
+        """The message and its alternatives: every child of its parent, in
+        ``seq`` (creation) order. For a root, the chat's roots.
+
+        Raises:
+            MessageNotFound: No message of the user's live chats has this id.
+        """
+        message_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=False) as repos:
+            found = repos.messages.siblings(message_id, user_id=user_id)
+        if not found:
+            raise MessageNotFound(message_id)
+        return found
+
+    def edit(self, id: uuid.UUID | str, content: str, *, user_id: str) -> MessageRead:
+        """Add a sibling of a message with new content; it becomes the current leaf.
+
+        The old message and everything under it stay: the edit is a new
+        branch. The sibling copies the role, tool calls, ``tool_call_id``,
+        attachments and metadata; it has no model, usage or cost (it was
+        not produced by a model call).
+
+        Raises:
+            MessageNotFound: No message of the user's live chats has this id.
+            InvalidStateError: The message is still streaming.
+            InvalidInputError: ``content`` holds a NUL character or is too long.
+        """
+        message_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        check_text(content, "content", max_chars=self._config.max_content_chars)
+        now = self._config.clock()
+        with self._scope(write=True) as repos:
+            original = repos.messages.get(message_id, user_id=user_id)
+            if original is None:
+                raise MessageNotFound(message_id)
+            if original.status is MessageStatus.streaming:
+                raise InvalidStateError("message", message_id, original.status.value)
+            row = new_message(
+                chat_id=original.chat_id,
+                user_id=user_id,
+                role=original.role,
+                content=content,
+                status=MessageStatus.complete,
+                now=now,
+                parent_id=original.parent_id,
+                under_current_leaf=False,
+                tool_calls=original.tool_calls,
+                tool_call_id=original.tool_call_id,
+                attachments=original.attachments,
+                metadata=original.metadata,
+            )
+            added = repos.messages.append(row, now=now)
+            if added is None:  # the chat was deleted meanwhile
+                raise MessageNotFound(message_id)
+            return added
+
+    def regenerate(
+        self, id: uuid.UUID | str, *, user_id: str, model_id: uuid.UUID | str | None = None
+    ) -> MessageRead:
+        """Start another answer in place of an assistant message.
+
+        Adds an empty assistant sibling in ``streaming`` status, now the
+        current leaf, to be filled with ``append`` and closed with ``finish``,
+        ``fail`` or ``cancel``. The old answer stays, as a sibling.
+
+        Args:
+            id: The assistant message to answer again.
+            user_id: Its owner.
+            model_id: The model to answer with (default: the message's model,
+                else the chat's).
+
+        Raises:
+            MessageNotFound: No message of the user's live chats has this id.
+            InvalidInputError: The message is not an assistant message, or no
+                model is known to answer with.
+            ModelNotFound: ``model_id`` names no model.
+            ModelUnavailableError: The model is disabled or deleted.
+        """
+        message_id = to_uuid(id, "id")
+        chosen = None if model_id is None else to_uuid(model_id, "model_id")
+        check_user_id(user_id)
+        now = self._config.clock()
+        with self._scope(write=True) as repos:
+            original = repos.messages.get(message_id, user_id=user_id)
+            if original is None:
+                raise MessageNotFound(message_id)
+            if original.role is not Role.assistant:
+                raise InvalidInputError(
+                    f"only assistant messages can be regenerated; {message_id} is "
+                    f"a {original.role.value} message",
+                    field="id",
+                )
+            if chosen is None:
+                chosen = original.model_id
+            if chosen is None:
+                chat = repos.chats.get(original.chat_id, user_id=user_id)
+                chosen = chat.model_id if chat is not None else None
+            if chosen is None:
+                raise InvalidInputError("no model to regenerate with; pass model_id", "model_id")
+            usable_model(repos, chosen)
+            row = new_message(
+                chat_id=original.chat_id,
+                user_id=user_id,
+                role=Role.assistant,
+                content="",
+                status=MessageStatus.streaming,
+                now=now,
+                parent_id=original.parent_id,
+                under_current_leaf=False,
+                model_id=chosen,
+            )
+            added = repos.messages.append(row, now=now)
+            if added is None:
+                raise MessageNotFound(message_id)
+            return added
+
+    def select(self, id: uuid.UUID | str, *, user_id: str) -> ChatRead:
+        """Switch branches: make the newest leaf under a message the chat's
+        current leaf (the "< 2/3 >" switch of chat UIs).
+
+        Returns:
+            The chat, with its new ``current_message_id``.
+
+        Raises:
+            MessageNotFound: No message of the user's live chats has this id.
+        """
+        message_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=True) as repos:
+            chat_id = repos.messages.locate(message_id, user_id=user_id)
+            leaf = repos.messages.newest_descendant(message_id, user_id=user_id)
+            if chat_id is None or leaf is None:
+                raise MessageNotFound(message_id)
+            chat = repos.chats.set_current(
+                chat_id, user_id=user_id, message_id=leaf, now=self._config.clock()
+            )
+            if chat is None:
+                raise MessageNotFound(message_id)
+            return chat
