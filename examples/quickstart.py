@@ -84,6 +84,17 @@ def main(url: str | None = None) -> None:
             user_id="alice",
         )
 
+        # Alice changes her mind: the edit is a new branch, the old one stays.
+        lazier = sy.messages.list(rome.id, user_id="alice").items[2]
+        food = sy.messages.edit(lazier.id, "Make day 3 about food.", user_id="alice")
+        # The reply streams in, chunk by chunk, then is priced when it finishes.
+        reply = sy.messages.start(rome.id, user_id="alice", model_id=gpt.id)
+        for chunk in ("Day 3: ", "cacio e pepe in Testaccio, ", "gelato at Fatamorgana."):
+            sy.messages.append(reply.id, chunk, user_id="alice")
+        sy.messages.finish(
+            reply.id, user_id="alice", usage=Usage(input_tokens=480, output_tokens=64)
+        )
+
         with sy.transaction() as tx:  # one unit of work
             code = tx.chats.create(
                 ChatCreate(user_id="bob", title="Fix my SQL", model_id=claude.id)
@@ -108,10 +119,19 @@ def main(url: str | None = None) -> None:
                 user_id="bob",
             )
 
-        print(f"\ntranscript of {rome.title!r}:")
-        for message in sy.messages.list(rome.id, user_id="alice").items:
+        print(f"\ntranscript of {rome.title!r} (the current branch):")
+        for message in sy.messages.thread(rome.id, user_id="alice"):
+            versions = sy.messages.siblings(message.id, user_id="alice")
+            switch = (
+                f" <{versions.index(message) + 1}/{len(versions)}>" if len(versions) > 1 else ""
+            )
             cost = f"  (${message.cost})" if message.cost else ""
-            print(f"  {message.seq}. {message.role.value:>9}: {message.content}{cost}")
+            print(f"  {message.seq}. {message.role.value:>9}{switch}: {message.content}{cost}")
+        edited_from = sy.messages.siblings(food.id, user_id="alice")[0]
+        print(f"  (the earlier branch, {edited_from.content!r}, is kept)")
+
+        context = sy.messages.context(rome.id, user_id="alice", format="openai")
+        print(f"\nready for the model: {len(context)} messages, last {context[-1]['role']!r}")
 
         for user in ("alice", "bob"):
             print(f"\n{user}'s chats:")
@@ -121,6 +141,11 @@ def main(url: str | None = None) -> None:
                     f"  {chat.title:<20} {chat.message_count} messages, "
                     f"{totals.input_tokens + totals.output_tokens} tokens, ${totals.cost}"
                 )
+        print("\ncost by model:")
+        names: dict[object, str] = {model.id: model.name for model in models.values()}
+        for row in sy.usage.breakdown("model"):
+            if row.key is not None:
+                print(f"  {names[row.key]:<18} {row.output_tokens:>5} output tokens  ${row.cost}")
         print(f"\ntotal spent: ${sy.usage.totals().cost}")
 
 

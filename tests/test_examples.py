@@ -14,5 +14,5 @@ def test_quickstart(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     namespace = runpy.run_path(str(EXAMPLES / "quickstart.py"))
     namespace["main"](db_url)
     out = capsys.readouterr().out
-    assert "total spent: $0.008995" in out
+    assert "total spent: $0.010835" in out
     assert "Three days in Rome" in out
