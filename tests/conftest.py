@@ -14,19 +14,22 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from synergia_core import Synergia, migrate
+from synergia_core import ServiceConfig, Synergia, migrate
 from synergia_core.db import resolve_url
+from tests.facades import open_facade
 
 PG_ADMIN_URL = os.environ.get(
     "SYNERGIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgresql")
+MODES = ("sync", "async")
 TABLES = ("synergia_messages", "synergia_chats", "synergia_models")
 
 
@@ -134,8 +137,31 @@ def db_url(backend: str, tmp_path: Path, _migrated_templates: dict[str, str]) ->
     return template
 
 
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """Which facade drives the test: ``sync`` or ``async`` (one body, both modes)."""
+    return str(request.param)
+
+
+class FacadeFactory(Protocol):
+    def __call__(self, config: ServiceConfig | None = None) -> Synergia: ...
+
+
 @pytest.fixture
-def sy(db_url: str) -> Iterator[Synergia]:
-    """A facade on a migrated, empty database."""
-    with Synergia(db_url) as facade:
-        yield facade
+def facade(db_url: str, mode: str) -> Iterator[FacadeFactory]:
+    """Opens facades (of the test's mode) on the test's database; closes them after."""
+    opened: list[Synergia] = []
+
+    def open_one(config: ServiceConfig | None = None) -> Synergia:
+        opened.append(open_facade(mode, db_url, config))
+        return opened[-1]
+
+    yield open_one
+    for item in opened:
+        item.close()
+
+
+@pytest.fixture
+def sy(facade: FacadeFactory) -> Synergia:
+    """A facade (sync or async, by ``mode``) on a migrated, empty database."""
+    return facade()

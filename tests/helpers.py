@@ -37,16 +37,32 @@ def chain(sy: Synergia, chat_id: object, user_id: str, count: int) -> None:
     message's parent the one before it, the chat's counters and current leaf
     kept. Used to build large chats for tests that read them.
     """
-    import datetime as dt
     import uuid as uuid_module
+
+    from sqlalchemy.pool import NullPool
+
+    from synergia_core.db import create_engine
+
+    chat_uuid = chat_id if isinstance(chat_id, uuid_module.UUID) else uuid_module.UUID(str(chat_id))
+    url = sy.engine.url
+    if url.drivername == "sqlite+aiosqlite":
+        url = url.set(drivername="sqlite")
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        _write_chain(engine, chat_uuid, user_id, count)
+    finally:
+        engine.dispose()
+
+
+def _write_chain(engine: Any, chat_uuid: Any, user_id: str, count: int) -> None:
+    import datetime as dt
 
     import sqlalchemy as sa
 
     from synergia_core.ids import uuid7
     from synergia_core.repositories.sql._rows import chats, messages
 
-    chat_uuid = chat_id if isinstance(chat_id, uuid_module.UUID) else uuid_module.UUID(str(chat_id))
-    with sy.engine.begin() as connection:
+    with engine.begin() as connection:
         row = connection.execute(
             sa.select(chats.c.message_count, chats.c.current_message_id).where(
                 chats.c.id == chat_uuid

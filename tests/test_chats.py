@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -21,6 +21,7 @@ from synergia_core import (
     ServiceConfig,
     Synergia,
 )
+from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 
 
@@ -36,10 +37,9 @@ class Clock:
 
 
 @pytest.fixture
-def clocked(db_url: str) -> Iterator[tuple[Synergia, Clock]]:
+def clocked(facade: FacadeFactory) -> tuple[Synergia, Clock]:
     clock = Clock()
-    with Synergia(db_url, config=ServiceConfig(clock=clock)) as sy:
-        yield sy, clock
+    return facade(ServiceConfig(clock=clock)), clock
 
 
 def say(sy: Synergia, chat: ChatRead, text: str = "hi") -> None:
@@ -190,18 +190,18 @@ def test_activity_while_paging_never_duplicates(clocked: tuple[Synergia, Clock])
     assert seen == [c.id for c in reversed(created[1:])]
 
 
-def test_same_activity_time_is_ordered_by_id(db_url: str) -> None:
+def test_same_activity_time_is_ordered_by_id(facade: FacadeFactory) -> None:
     frozen = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    with Synergia(db_url, config=ServiceConfig(clock=lambda: frozen)) as sy:
-        chats = [sy.chats.create(ChatCreate(user_id="alice")) for _ in range(5)]
-        listed: list[uuid.UUID] = []
-        cursor = None
-        while True:
-            page = sy.chats.list(user_id="alice", limit=2, cursor=cursor)
-            listed.extend(c.id for c in page.items)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+    sy = facade(ServiceConfig(clock=lambda: frozen))
+    chats = [sy.chats.create(ChatCreate(user_id="alice")) for _ in range(5)]
+    listed: list[uuid.UUID] = []
+    cursor = None
+    while True:
+        page = sy.chats.list(user_id="alice", limit=2, cursor=cursor)
+        listed.extend(c.id for c in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
     assert listed == sorted((c.id for c in chats), reverse=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from synergia_core import (
     ToolCall,
 )
 from synergia_core.tokens import MESSAGE_OVERHEAD_TOKENS
+from tests.conftest import FacadeFactory
 from tests.helpers import chain, make_model
 
 
@@ -33,9 +33,8 @@ class CharCounter:
 
 
 @pytest.fixture
-def csy(db_url: str) -> Iterator[Synergia]:
-    with Synergia(db_url, config=ServiceConfig(token_counter=CharCounter())) as sy:
-        yield sy
+def csy(facade: FacadeFactory) -> Synergia:
+    return facade(ServiceConfig(token_counter=CharCounter()))
 
 
 def add(sy: Synergia, chat_id: uuid.UUID, role: str, text: str, **extra: Any) -> MessageRead:

@@ -26,6 +26,7 @@ from synergia_core import (
     ToolCall,
     Usage,
 )
+from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 
 
@@ -213,12 +214,12 @@ def test_unstorable_text_is_refused_and_nothing_written(sy: Synergia, data: Mess
     assert sy.messages.list(chat.id, user_id="alice").items == []
 
 
-def test_content_limit_is_configurable(db_url: str) -> None:
-    with Synergia(db_url, config=ServiceConfig(max_content_chars=10)) as sy:
-        chat = sy.chats.create(ChatCreate(user_id="alice"))
-        user_says(sy, chat.id, "x" * 10)
-        with pytest.raises(InvalidInputError, match="limit is 10"):
-            user_says(sy, chat.id, "x" * 11)
+def test_content_limit_is_configurable(facade: FacadeFactory) -> None:
+    sy = facade(ServiceConfig(max_content_chars=10))
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    user_says(sy, chat.id, "x" * 10)
+    with pytest.raises(InvalidInputError, match="limit is 10"):
+        user_says(sy, chat.id, "x" * 11)
 
 
 def test_pages_of_120_messages(sy: Synergia) -> None:
@@ -290,22 +291,21 @@ def test_concurrent_writers_get_gap_free_seqs(db_url: str) -> None:
         assert chat_row.current_message_id == messages[-1].id
 
 
-def test_append_costs_a_constant_number_of_statements(db_url: str) -> None:
+def test_append_costs_a_constant_number_of_statements(sy: Synergia) -> None:
     """Three statements (bump, insert, move the leaf) plus BEGIN/COMMIT, at any size."""
-    with Synergia(db_url) as sy:
-        chat = sy.chats.create(ChatCreate(user_id="alice"))
-        statements: list[str] = []
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    statements: list[str] = []
 
-        def count(*args: object) -> None:
-            statements.append(str(args[2]))
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
 
-        sa.event.listen(sy.engine, "before_cursor_execute", count)
-        per_size = {}
-        for size in (1, 10, 300):
-            while sy.chats.get(chat.id, user_id="alice").message_count < size:
-                user_says(sy, chat.id, "filler")
-            statements.clear()
-            user_says(sy, chat.id, "measured")
-            per_size[size] = [s.split()[0].upper() for s in statements if not s.startswith("BEGIN")]
-        sa.event.remove(sy.engine, "before_cursor_execute", count)
+    sa.event.listen(sy.engine, "before_cursor_execute", count)
+    per_size = {}
+    for size in (1, 10, 300):
+        while sy.chats.get(chat.id, user_id="alice").message_count < size:
+            user_says(sy, chat.id, "filler")
+        statements.clear()
+        user_says(sy, chat.id, "measured")
+        per_size[size] = [s.split()[0].upper() for s in statements if not s.startswith("BEGIN")]
+    sa.event.remove(sy.engine, "before_cursor_execute", count)
     assert per_size[1] == per_size[10] == per_size[300] == ["UPDATE", "INSERT", "UPDATE"]

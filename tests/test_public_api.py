@@ -9,6 +9,12 @@ from pathlib import Path
 import synergia_core
 
 EXPECTED = [
+    "AsyncChatService",
+    "AsyncMessageService",
+    "AsyncModelService",
+    "AsyncSynergia",
+    "AsyncTransaction",
+    "AsyncUsageService",
     "Attachment",
     "ChatCreate",
     "ChatNotFound",

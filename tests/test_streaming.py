@@ -22,6 +22,7 @@ from synergia_core import (
     Synergia,
     Usage,
 )
+from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 
 
@@ -143,18 +144,18 @@ def _as_bob(sy: Synergia, move: str, message_id: uuid.UUID) -> object:
     return sy.messages.cancel(message_id, user_id="bob")
 
 
-def test_chunks_are_checked(db_url: str) -> None:
-    with Synergia(db_url, config=ServiceConfig(max_content_chars=10)) as sy:
-        _, reply = started(sy)
-        sy.messages.append(reply.id, "12345", user_id="alice")
-        with pytest.raises(InvalidInputError, match="NUL"):
-            sy.messages.append(reply.id, "\x00", user_id="alice")
-        sy.messages.append(reply.id, "67890", user_id="alice")  # exactly the limit
-        with pytest.raises(InvalidInputError, match="exceed 10"):
-            sy.messages.append(reply.id, "!", user_id="alice")
-        assert sy.messages.get(reply.id, user_id="alice").content == "1234567890"
-        with pytest.raises(InvalidInputError, match="NUL"):
-            sy.messages.fail(reply.id, "bad\x00error", user_id="alice")
+def test_chunks_are_checked(facade: FacadeFactory) -> None:
+    sy = facade(ServiceConfig(max_content_chars=10))
+    _, reply = started(sy)
+    sy.messages.append(reply.id, "12345", user_id="alice")
+    with pytest.raises(InvalidInputError, match="NUL"):
+        sy.messages.append(reply.id, "\x00", user_id="alice")
+    sy.messages.append(reply.id, "67890", user_id="alice")  # exactly the limit
+    with pytest.raises(InvalidInputError, match="exceed 10"):
+        sy.messages.append(reply.id, "!", user_id="alice")
+    assert sy.messages.get(reply.id, user_id="alice").content == "1234567890"
+    with pytest.raises(InvalidInputError, match="NUL"):
+        sy.messages.fail(reply.id, "bad\x00error", user_id="alice")
 
 
 def test_start_rules(sy: Synergia) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
@@ -21,6 +21,7 @@ from synergia_core import (
     Usage,
     UsageRow,
 )
+from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 
 
@@ -33,43 +34,43 @@ class SteppingClock:
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[tuple[Synergia, list[MessageRead]]]:
+def world(facade: FacadeFactory) -> tuple[Synergia, list[MessageRead]]:
     """Two users, three chats, two models, messages spread over three UTC days."""
     clock = SteppingClock(dt.datetime(2026, 3, 1, 22, 0, tzinfo=dt.timezone.utc))
-    with Synergia(db_url, config=ServiceConfig(clock=clock)) as sy:
-        gpt = make_model(
-            sy, input_price="2.5", output_price="10", cache_read_price_per_million=Decimal("1.25")
+    sy = facade(ServiceConfig(clock=clock))
+    gpt = make_model(
+        sy, input_price="2.5", output_price="10", cache_read_price_per_million=Decimal("1.25")
+    )
+    claude = make_model(sy, "claude", provider="anthropic", input_price="3", output_price="15")
+    chats = [
+        sy.chats.create(ChatCreate(user_id="alice", title="a1")),
+        sy.chats.create(ChatCreate(user_id="alice", title="a2")),
+        sy.chats.create(ChatCreate(user_id="bob", title="b1")),
+    ]
+    recorded: list[MessageRead] = []
+    for step in range(30):
+        clock.now += dt.timedelta(hours=2, minutes=7)
+        chat = chats[step % 3]
+        model = (gpt, claude)[step % 2]
+        usage = Usage(
+            input_tokens=1000 + 37 * step,
+            output_tokens=50 + step,
+            cache_read_tokens=(13 * step) % 400,
+            reasoning_tokens=step % 7,
         )
-        claude = make_model(sy, "claude", provider="anthropic", input_price="3", output_price="15")
-        chats = [
-            sy.chats.create(ChatCreate(user_id="alice", title="a1")),
-            sy.chats.create(ChatCreate(user_id="alice", title="a2")),
-            sy.chats.create(ChatCreate(user_id="bob", title="b1")),
-        ]
-        recorded: list[MessageRead] = []
-        for step in range(30):
-            clock.now += dt.timedelta(hours=2, minutes=7)
-            chat = chats[step % 3]
-            model = (gpt, claude)[step % 2]
-            usage = Usage(
-                input_tokens=1000 + 37 * step,
-                output_tokens=50 + step,
-                cache_read_tokens=(13 * step) % 400,
-                reasoning_tokens=step % 7,
+        recorded.append(
+            sy.messages.add(
+                chat.id,
+                MessageCreate(role="assistant", content="x", model_id=model.id, usage=usage),
+                user_id=chat.user_id,
             )
-            recorded.append(
-                sy.messages.add(
-                    chat.id,
-                    MessageCreate(role="assistant", content="x", model_id=model.id, usage=usage),
-                    user_id=chat.user_id,
-                )
+        )
+        recorded.append(
+            sy.messages.add(
+                chat.id, MessageCreate(role="user", content="more"), user_id=chat.user_id
             )
-            recorded.append(
-                sy.messages.add(
-                    chat.id, MessageCreate(role="user", content="more"), user_id=chat.user_id
-                )
-            )
-        yield sy, recorded
+        )
+    return sy, recorded
 
 
 Table = dict[object, tuple[int, int, Decimal]]

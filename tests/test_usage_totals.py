@@ -18,6 +18,7 @@ from synergia_core import (
     Synergia,
     Usage,
 )
+from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 
 
@@ -114,52 +115,52 @@ def test_many_tiny_amounts_sum_exactly(sy: Synergia) -> None:
     assert str(totals.cost.normalize()) == str(expected.normalize())
 
 
-def test_totals_filters_and_window(db_url: str) -> None:
+def test_totals_filters_and_window(facade: FacadeFactory) -> None:
     ticks = itertools.count()
     start = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
 
     def clock() -> dt.datetime:
         return start + dt.timedelta(hours=next(ticks))
 
-    with Synergia(db_url, config=ServiceConfig(clock=clock)) as sy:
-        gpt = make_model(sy, input_price="1", output_price="2")
-        claude = make_model(sy, "claude", provider="anthropic", input_price="3", output_price="4")
-        alice = sy.chats.create(ChatCreate(user_id="alice"))
-        bob = sy.chats.create(ChatCreate(user_id="bob"))
-        rows = [
-            (alice.id, gpt.id, "alice", Usage(input_tokens=1_000_000, output_tokens=0)),
-            (alice.id, claude.id, "alice", Usage(input_tokens=0, output_tokens=1_000_000)),
-            (bob.id, gpt.id, "bob", Usage(input_tokens=500_000, output_tokens=500_000)),
-        ]
-        created = []
-        for chat_id, model_id, user, usage in rows:
-            created.append(
-                sy.messages.add(
-                    chat_id,
-                    MessageCreate(role="assistant", content="x", model_id=model_id, usage=usage),
-                    user_id=user,
-                )
+    sy = facade(ServiceConfig(clock=clock))
+    gpt = make_model(sy, input_price="1", output_price="2")
+    claude = make_model(sy, "claude", provider="anthropic", input_price="3", output_price="4")
+    alice = sy.chats.create(ChatCreate(user_id="alice"))
+    bob = sy.chats.create(ChatCreate(user_id="bob"))
+    rows = [
+        (alice.id, gpt.id, "alice", Usage(input_tokens=1_000_000, output_tokens=0)),
+        (alice.id, claude.id, "alice", Usage(input_tokens=0, output_tokens=1_000_000)),
+        (bob.id, gpt.id, "bob", Usage(input_tokens=500_000, output_tokens=500_000)),
+    ]
+    created = []
+    for chat_id, model_id, user, usage in rows:
+        created.append(
+            sy.messages.add(
+                chat_id,
+                MessageCreate(role="assistant", content="x", model_id=model_id, usage=usage),
+                user_id=user,
             )
-        sy.messages.add(alice.id, MessageCreate(role="user", content="thanks"), user_id="alice")
+        )
+    sy.messages.add(alice.id, MessageCreate(role="user", content="thanks"), user_id="alice")
 
-        everything = sy.usage.totals()
-        assert everything.message_count == 4
-        assert everything.cost == Decimal(1) + Decimal(4) + Decimal("1.5")
-        assert everything.input_tokens == 1_500_000
-        assert everything.output_tokens == 1_500_000
-        assert sy.usage.totals(user_id="alice").cost == Decimal(5)
-        assert sy.usage.totals(chat_id=bob.id).cost == Decimal("1.5")
-        assert sy.usage.totals(model_id=gpt.id).cost == Decimal("2.5")
-        assert sy.usage.totals(user_id="alice", model_id=gpt.id).cost == Decimal(1)
-        second = created[1].created_at
-        window = sy.usage.totals(since=second, until=created[2].created_at)
-        assert (window.message_count, window.cost) == (1, Decimal(4))  # since in, until out
-        empty = sy.usage.totals(user_id="nobody")
-        assert empty.message_count == 0
-        assert empty.cost == Decimal(0)
-        assert empty.input_tokens == 0
-        sy.chats.delete(alice.id, user_id="alice")  # money spent stays counted
-        assert sy.usage.totals(user_id="alice").cost == Decimal(5)
+    everything = sy.usage.totals()
+    assert everything.message_count == 4
+    assert everything.cost == Decimal(1) + Decimal(4) + Decimal("1.5")
+    assert everything.input_tokens == 1_500_000
+    assert everything.output_tokens == 1_500_000
+    assert sy.usage.totals(user_id="alice").cost == Decimal(5)
+    assert sy.usage.totals(chat_id=bob.id).cost == Decimal("1.5")
+    assert sy.usage.totals(model_id=gpt.id).cost == Decimal("2.5")
+    assert sy.usage.totals(user_id="alice", model_id=gpt.id).cost == Decimal(1)
+    second = created[1].created_at
+    window = sy.usage.totals(since=second, until=created[2].created_at)
+    assert (window.message_count, window.cost) == (1, Decimal(4))  # since in, until out
+    empty = sy.usage.totals(user_id="nobody")
+    assert empty.message_count == 0
+    assert empty.cost == Decimal(0)
+    assert empty.input_tokens == 0
+    sy.chats.delete(alice.id, user_id="alice")  # money spent stays counted
+    assert sy.usage.totals(user_id="alice").cost == Decimal(5)
 
 
 def test_naive_times_and_bad_ids_are_refused(sy: Synergia) -> None:

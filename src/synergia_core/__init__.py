@@ -20,6 +20,7 @@ from synergia_core._migration import (
     include_object,
     migrate,
 )
+from synergia_core._async_store import AsyncSynergia, AsyncTransaction
 from synergia_core._version import __version__
 from synergia_core.errors import (
     ChatNotFound,
@@ -56,6 +57,10 @@ from synergia_core.schemas import (
     UsageTotals,
 )
 from synergia_core.services import (
+    AsyncChatService,
+    AsyncMessageService,
+    AsyncModelService,
+    AsyncUsageService,
     ChatService,
     MessageService,
     ModelService,
@@ -66,6 +71,12 @@ from synergia_core.store import Synergia, Transaction
 from synergia_core.tokens import TokenCounter
 
 __all__ = [
+    "AsyncChatService",
+    "AsyncMessageService",
+    "AsyncModelService",
+    "AsyncSynergia",
+    "AsyncTransaction",
+    "AsyncUsageService",
     "Attachment",
     "ChatCreate",
     "ChatNotFound",

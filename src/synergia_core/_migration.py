@@ -134,9 +134,9 @@ def migrate(target: Target = None, revision: str = "head") -> None:
     """
     with connect(target) as connection:
         _lock(connection)
-        before = _current(connection)
+        before = current_on(connection)
         command.upgrade(_config(connection), revision)
-        after = _current(connection)
+        after = current_on(connection)
     if before != after:
         logger.info("migrated synergia-core schema from %s to %s", before or "<empty>", after)
 
@@ -154,13 +154,14 @@ def downgrade(target: Target, revision: str) -> None:
     """
     with connect(target) as connection:
         _lock(connection)
-        before = _current(connection)
+        before = current_on(connection)
         command.downgrade(_config(connection), revision)
-        after = _current(connection)
+        after = current_on(connection)
     logger.info("downgraded synergia-core schema from %s to %s", before, after or "<empty>")
 
 
-def _current(connection: Connection) -> str | None:
+def current_on(connection: Connection) -> str | None:
+    """The schema revision, read on a connection the caller holds."""
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
@@ -172,7 +173,7 @@ def current_revision(target: Target = None) -> str | None:
         sqlalchemy.exc.OperationalError: The database cannot be reached.
     """
     with connect(target, read_only=True) as connection:
-        return _current(connection)
+        return current_on(connection)
 
 
 def head_revision() -> str:

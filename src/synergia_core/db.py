@@ -26,13 +26,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
 from sqlalchemy.pool import StaticPool
 
 __all__ = [
     "DEFAULT_URL",
     "URL_ENV_VAR",
+    "create_async_engine",
     "create_engine",
     "ensure_sqlite_functions",
+    "resolve_async_url",
     "resolve_url",
 ]
 
@@ -78,6 +82,53 @@ def resolve_url(url: str | URL | None = None) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def resolve_async_url(url: str | URL | None = None) -> URL:
+    """Like :func:`resolve_url`, with the asyncio driver of the backend.
+
+    ``sqlite://`` (or ``sqlite+pysqlite://``) becomes ``sqlite+aiosqlite://``;
+    PostgreSQL URLs use psycopg 3, whose dialect serves asyncio engines too.
+
+    Raises:
+        sqlalchemy.exc.ArgumentError: The URL cannot be parsed.
+    """
+    parsed = resolve_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in ("postgresql+psycopg2", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_async_engine(
+    url: str | URL | None = None, *, echo: bool = False, **kwargs: Any
+) -> AsyncEngine:
+    """Create an asyncio engine configured for synergia-core (see :func:`create_engine`).
+
+    Args:
+        url: The database URL (see :func:`resolve_async_url`).
+        echo: Log every SQL statement.
+        **kwargs: Passed on to :func:`sqlalchemy.ext.asyncio.create_async_engine`.
+
+    Returns:
+        A new :class:`~sqlalchemy.ext.asyncio.AsyncEngine`; ``await engine.dispose()``
+        when done.
+    """
+    resolved = resolve_async_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        memory = _is_memory(resolved)
+        if memory:
+            kwargs.setdefault("poolclass", StaticPool)
+        engine = sa_create_async_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
+        configure_sqlite_engine(engine.sync_engine, memory=memory)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
+    logger.debug("created async engine for %s", resolved.render_as_string(hide_password=True))
+    return engine
 
 
 def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs: Any) -> Engine:
@@ -161,7 +212,16 @@ class _DecimalSum:
 
 
 def _register_sqlite_functions(dbapi_connection: Any) -> None:
-    dbapi_connection.create_aggregate(DECIMAL_SUM, 1, _DecimalSum)
+    create_aggregate = getattr(dbapi_connection, "create_aggregate", None)
+    if create_aggregate is not None:  # sqlite3
+        create_aggregate(DECIMAL_SUM, 1, _DecimalSum)
+        return
+    # aiosqlite: SQLAlchemy's adapter has no create_aggregate, and sqlite3
+    # objects must be touched from aiosqlite's own thread, so queue the call
+    # there (aiosqlite exposes no public API for aggregates).
+    dbapi_connection.run_async(
+        lambda driver: driver._execute(driver._conn.create_aggregate, DECIMAL_SUM, 1, _DecimalSum)
+    )
 
 
 def ensure_sqlite_functions(connection: Connection) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -10,16 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
+from synergia_core._facade import health_report, must_migrate, probe
 from synergia_core._translate import translate_errors
-from synergia_core._version import __version__
-from synergia_core.db import READ_ONLY, create_engine
-from synergia_core.errors import SchemaOutOfDateError
+from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
-from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.schemas import Health
 from synergia_core.services import (
     ChatService,
@@ -29,22 +25,12 @@ from synergia_core.services import (
     ServiceConfig,
     UsageService,
     bind_scope,
+    transaction_scope,
 )
 
 __all__ = ["Synergia", "Transaction"]
 
 logger = logging.getLogger(__name__)
-
-
-def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:
-    """The error for a database at ``current`` when the package expects ``head``."""
-    if current is not None and not _migration.is_known_revision(current):
-        message = (
-            f"database schema is at revision {current}, newer than synergia-core "
-            f"{__version__} knows (its head is {head}); upgrade the synergia-core package"
-        )
-        return SchemaOutOfDateError(current, head, message)
-    return SchemaOutOfDateError(current, head)
 
 
 class Transaction:
@@ -159,31 +145,19 @@ class Synergia:
             head = _migration.head_revision()
             with translate_errors():
                 current = _migration.current_revision(self._engine)
-                if (
-                    current != head
-                    and self._auto_migrate
-                    and (current is None or _migration.is_known_revision(current))
-                ):
+                if must_migrate(current, head, self._auto_migrate):
                     _migration.migrate(self._engine)
-                    current = _migration.current_revision(self._engine)
-            if current != head:
-                raise schema_error(current, head)
             self._schema_ready.set()
 
     @contextmanager
-    def _connection(self, *, read_only: bool = False) -> Iterator[Connection]:
-        """A connection in a transaction of its own, committed when the block ends."""
-        self.ensure_schema()
-        with translate_errors(), self._engine.connect() as connection:
-            if read_only:
-                connection.execution_options(**{READ_ONLY: True})
-            with connection.begin():
-                yield connection
-
-    @contextmanager
     def _call_scope(self, *, write: bool) -> Iterator[Repositories]:
-        with self._connection(read_only=not write) as connection:
-            yield SqlRepositories(connection)
+        self.ensure_schema()
+        with (
+            translate_errors(),
+            self._engine.connect() as connection,
+            transaction_scope(connection)(write=write) as repos,
+        ):
+            yield repos
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -202,7 +176,8 @@ class Synergia:
             DatabaseUnavailableError: The database cannot be reached, or the
                 commit failed.
         """
-        with self._connection() as connection:
+        self.ensure_schema()
+        with translate_errors(), self._engine.connect() as connection, connection.begin():
             yield Transaction(bind_scope(connection), self._config)
 
     # ------------------------------------------------------------------ health
@@ -215,33 +190,14 @@ class Synergia:
             database answers and its schema is at head, else ``"unhealthy"``
             with ``error`` saying why.
         """
-        head: str | None = None
-        current: str | None = None
-        latency_ms: float | None = None
-        error: str | None = None
+        probed: tuple[str | None, float] | None = None
+        failure: BaseException | None = None
         try:
-            head = _migration.head_revision()
-            started = time.perf_counter()
             with _migration.connect(self._engine, read_only=True) as connection:
-                connection.execute(sa.text("SELECT 1"))
-                latency_ms = round((time.perf_counter() - started) * 1000, 3)
-                current = _migration._current(connection)
-            if current != head:
-                error = str(schema_error(current, head))
+                probed = probe(connection)
         except Exception as exc:  # health reports every failure instead of raising
-            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
-            logger.warning("health check failed: %s", error)
-        return Health(
-            status="healthy" if error is None else "unhealthy",
-            version=__version__,
-            database=self._engine.dialect.name,
-            revision=current,
-            head=head,
-            latency_ms=latency_ms,
-            uptime_s=round(time.monotonic() - self._started, 3),
-            timestamp=dt.datetime.now(dt.timezone.utc),
-            error=error,
-        )
+            failure = exc
+        return health_report(self._engine.dialect.name, self._started, probed, failure)
 
     # --------------------------------------------------------------- lifecycle
 

@@ -6,13 +6,30 @@ Each service works on a *scope* that opens a unit of work: the
 runs them inside a host's own SQLAlchemy session, which they never commit.
 """
 
-from synergia_core.services._context import Scope, ServiceConfig, bind_scope
+from synergia_core.services._async import (
+    AsyncChatService,
+    AsyncMessageService,
+    AsyncModelService,
+    AsyncService,
+    AsyncUsageService,
+)
+from synergia_core.services._context import (
+    Scope,
+    ServiceConfig,
+    bind_scope,
+    transaction_scope,
+)
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
 
 __all__ = [
+    "AsyncChatService",
+    "AsyncMessageService",
+    "AsyncModelService",
+    "AsyncService",
+    "AsyncUsageService",
     "ChatService",
     "MessageService",
     "ModelService",
@@ -20,4 +37,5 @@ __all__ = [
     "ServiceConfig",
     "UsageService",
     "bind_scope",
+    "transaction_scope",
 ]

@@ -12,11 +12,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from synergia_core._translate import translate_errors
+from synergia_core.db import READ_ONLY
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.tokens import TokenCounter, default_token_counter
 
-__all__ = ["DEFAULT_MAX_CONTENT_CHARS", "Scope", "ServiceConfig", "bind_scope", "utc_now"]
+__all__ = [
+    "DEFAULT_MAX_CONTENT_CHARS",
+    "Scope",
+    "ServiceConfig",
+    "bind_scope",
+    "transaction_scope",
+    "utc_now",
+]
 
 DEFAULT_MAX_CONTENT_CHARS = 1_000_000
 """Default upper bound of a message's content, in characters."""
@@ -69,5 +77,23 @@ def bind_scope(bind: Connection | Session) -> Scope:
     def scope(*, write: bool) -> Iterator[Repositories]:
         with translate_errors():
             yield SqlRepositories(bind)
+
+    return scope
+
+
+def transaction_scope(connection: Connection) -> Scope:
+    """A scope that runs each unit of work in a transaction of its own on
+    ``connection``, committed when the work ends and rolled back if it raises.
+
+    Read-only work opens a deferred transaction on SQLite; writes take the
+    write lock at ``BEGIN``.
+    """
+
+    @contextmanager
+    def scope(*, write: bool) -> Iterator[Repositories]:
+        with translate_errors():
+            connection.execution_options(**{READ_ONLY: not write})
+            with connection.begin():
+                yield SqlRepositories(connection)
 
     return scope

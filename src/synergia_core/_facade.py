@@ -1,0 +1,81 @@
+"""I/O-free logic shared by the sync and async facades."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from synergia_core import _migration
+from synergia_core._version import __version__
+from synergia_core.errors import SchemaOutOfDateError
+from synergia_core.schemas import Health
+
+__all__ = ["health_report", "must_migrate", "probe", "schema_error"]
+
+logger = logging.getLogger(__name__)
+
+
+def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:
+    """The error for a database at ``current`` when the package expects ``head``."""
+    if current is not None and not _migration.is_known_revision(current):
+        message = (
+            f"database schema is at revision {current}, newer than synergia-core "
+            f"{__version__} knows (its head is {head}); upgrade the synergia-core package"
+        )
+        return SchemaOutOfDateError(current, head, message)
+    return SchemaOutOfDateError(current, head)
+
+
+def must_migrate(current: str | None, head: str, auto_migrate: bool) -> bool:
+    """Whether to migrate a database at ``current``.
+
+    Raises:
+        SchemaOutOfDateError: It is not at head and cannot be migrated here
+            (``auto_migrate`` is off, or the database is ahead of the package).
+    """
+    if current == head:
+        return False
+    if auto_migrate and (current is None or _migration.is_known_revision(current)):
+        return True
+    raise schema_error(current, head)
+
+
+def probe(connection: Connection) -> tuple[str | None, float]:
+    """Round-trip to the database; return its schema revision and the latency in ms."""
+    started = time.perf_counter()
+    connection.execute(sa.text("SELECT 1"))
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    return _migration.current_on(connection), latency_ms
+
+
+def health_report(
+    database: str,
+    started_monotonic: float,
+    probed: tuple[str | None, float] | None,
+    failure: BaseException | None,
+) -> Health:
+    """The :class:`Health` payload from a probe's result or its failure."""
+    head = _migration.head_revision()
+    current, latency_ms = probed if probed is not None else (None, None)
+    error: str | None = None
+    if failure is not None:
+        text = str(failure).strip()
+        error = f"{type(failure).__name__}: {text.splitlines()[0] if text else ''}"
+        logger.warning("health check failed: %s", error)
+    elif current != head:
+        error = str(schema_error(current, head))
+    return Health(
+        status="healthy" if error is None else "unhealthy",
+        version=__version__,
+        database=database,
+        revision=current,
+        head=head,
+        latency_ms=latency_ms,
+        uptime_s=round(time.monotonic() - started_monotonic, 3),
+        timestamp=dt.datetime.now(dt.timezone.utc),
+        error=error,
+    )
