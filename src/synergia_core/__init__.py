@@ -13,6 +13,7 @@ default) or PostgreSQL, with the migrations shipped inside the package::
 Everything public is importable from here and listed in ``__all__``.
 """
 
+from synergia_core._async_store import AsyncSynergia, AsyncTransaction
 from synergia_core._migration import (
     current_revision,
     downgrade,
@@ -20,7 +21,6 @@ from synergia_core._migration import (
     include_object,
     migrate,
 )
-from synergia_core._async_store import AsyncSynergia, AsyncTransaction
 from synergia_core._version import __version__
 from synergia_core.errors import (
     ChatNotFound,

@@ -9,8 +9,12 @@ expects its own engines to be:
   writers queue on the busy timeout instead of failing with "database is
   locked" half-way through. The exact decimal aggregate used for money sums is
   registered on every connection.
-* PostgreSQL: psycopg 3, ``pool_pre_ping`` so that connections broken by a
-  server restart are replaced transparently.
+* PostgreSQL: psycopg 3, and a liveness check when a connection leaves the
+  pool: a connection the server closed while it sat idle (a restart, an
+  administrator's ``pg_terminate_backend``, an idle timeout) has a readable
+  socket, so it is discarded and replaced before use. Unlike
+  ``pool_pre_ping`` this costs a ``select()`` system call, not a round trip
+  to the server on every call.
 
 An engine a host creates itself can be passed to :class:`~synergia_core.Synergia`
 instead; the library then uses it as it is.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import decimal
 import logging
 import os
+import select
 from typing import Any
 
 import sqlalchemy as sa
@@ -125,8 +130,9 @@ def create_async_engine(
         engine = sa_create_async_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine.sync_engine, memory=memory)
     else:
-        kwargs.setdefault("pool_pre_ping", True)
         engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
+        if resolved.get_backend_name() == "postgresql":
+            configure_postgresql_engine(engine.sync_engine)
     logger.debug("created async engine for %s", resolved.render_as_string(hide_password=True))
     return engine
 
@@ -153,8 +159,9 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
         engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
     else:
-        kwargs.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(resolved, echo=echo, **kwargs)
+        if backend == "postgresql":
+            configure_postgresql_engine(engine)
     logger.debug("created %s engine for %s", backend, resolved.render_as_string(hide_password=True))
     return engine
 
@@ -193,6 +200,30 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def configure_postgresql_engine(engine: Engine) -> None:
+    """Discard pooled connections the server closed while they were idle.
+
+    At checkout, an idle connection's socket must have nothing to read: the
+    server only writes to an idle client to tell it the connection is over
+    (its termination notice, then end-of-file). A readable socket, or a
+    connection psycopg already knows to be broken, makes the pool open a
+    fresh one instead (SQLAlchemy retries the checkout on
+    :class:`~sqlalchemy.exc.DisconnectionError`).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if getattr(driver, "closed", False) or getattr(driver, "broken", False):
+            raise sa.exc.DisconnectionError("the connection is closed")
+        try:
+            readable, _, _ = select.select([driver.fileno()], [], [], 0)
+        except (OSError, ValueError) as exc:
+            raise sa.exc.DisconnectionError(f"the connection's socket is unusable: {exc}") from exc
+        if readable:
+            raise sa.exc.DisconnectionError("the server closed the connection while it was idle")
 
 
 class _DecimalSum:

@@ -15,12 +15,12 @@ import builtins
 import functools
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, Literal, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Generic, Literal, Protocol, TypeVar, overload
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
-from typing_extensions import Concatenate, ParamSpec, Self
+from typing_extensions import ParamSpec, Self
 
 from synergia_core.services._base import Service
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope

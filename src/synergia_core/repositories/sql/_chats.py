@@ -18,6 +18,7 @@ from synergia_core.repositories.sql._rows import (
     chats,
     messages,
 )
+from synergia_core.repositories.sql._statements import CHATS_AFTER, CHATS_FIRST, params
 from synergia_core.schemas import ChatRead
 
 __all__ = ["SqlChatRepository"]
@@ -81,21 +82,14 @@ class SqlChatRepository:
         pinned: bool | None,
     ) -> list[ChatRead]:
         """Up to ``limit`` live chats after ``after``, most recent activity first."""
-        query = sa.select(*CHAT_COLUMNS).where(chats.c.user_id == user_id, _LIVE)
-        if not include_archived:
-            query = query.where(chats.c.is_archived.is_(False))
-        if pinned is not None:
-            query = query.where(chats.c.is_pinned.is_(pinned))
-        if after is not None:
-            query = query.where(
-                sa.tuple_(chats.c.activity_at, chats.c.id)
-                < sa.tuple_(
-                    sa.literal(after.activity_at, chats.c.activity_at.type),
-                    sa.literal(after.id, chats.c.id.type),
-                )
-            )
-        query = query.order_by(chats.c.activity_at.desc(), chats.c.id.desc()).limit(limit)
-        return [chat_from_row(row) for row in self._connection.execute(query).mappings()]
+        bound = params(user_id=user_id, limit=limit)
+        if after is None:
+            statement = CHATS_FIRST[include_archived, pinned]
+        else:
+            statement = CHATS_AFTER[include_archived, pinned]
+            bound.update(params(after_at=after.activity_at, after_id=after.id))
+        rows = self._connection.execute(statement, bound).mappings()
+        return [chat_from_row(row) for row in rows]
 
     def update(
         self, chat_id: uuid.UUID, *, user_id: str, values: Mapping[str, Any], now: dt.datetime

@@ -14,22 +14,26 @@ from sqlalchemy.engine import Connection
 from synergia_core.repositories.protocols import NewMessage
 from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
-    chats,
     message_from_row,
     messages,
 )
+from synergia_core.repositories.sql._statements import (
+    APPEND_POSTGRESQL,
+    BUMP_CHAT,
+    INSERT_MESSAGE,
+    MESSAGE_BY_ID,
+    NEWEST,
+    NEWEST_BEFORE,
+    SET_LEAF,
+    THREAD,
+    params,
+)
+from synergia_core.repositories.sql._statements import live_chat as _live_chat_of
 from synergia_core.schemas import MessageRead, MessageStatus
 
 __all__ = ["SqlMessageRepository"]
 
-
 _STREAMING = MessageStatus.streaming.value
-
-
-def _live_chat_of(chat_id: Any, user_id: Any) -> sa.ColumnElement[bool]:
-    return sa.exists().where(
-        chats.c.id == chat_id, chats.c.user_id == user_id, chats.c.deleted_at.is_(None)
-    )
 
 
 class SqlMessageRepository:
@@ -45,56 +49,50 @@ class SqlMessageRepository:
     def append(self, message: NewMessage, *, now: dt.datetime) -> MessageRead | None:
         """Append a message to its chat (see the protocol).
 
-        Three statements whatever the chat's size: the ``UPDATE ... RETURNING``
+        On PostgreSQL one statement does it all (see
+        :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`).
+        Elsewhere three, whatever the chat's size: the ``UPDATE ... RETURNING``
         that bumps the chat's counters takes the chat's row lock (the write
-        lock on SQLite) and reads the next ``seq`` and the current leaf under
-        it; the ``INSERT``; and the ``UPDATE`` that makes the message the
-        current leaf, in the same transaction, so concurrent writers queue on
-        the lock and never share a position or a parent by accident.
+        lock on SQLite) and reads the next ``seq`` and the current leaf; the
+        ``INSERT``; the ``UPDATE`` that moves the leaf. Either way concurrent
+        writers queue on the lock and never share a position or a parent.
         """
-        bump = (
-            sa.update(chats)
-            .where(
-                chats.c.id == message.chat_id,
-                chats.c.user_id == message.user_id,
-                chats.c.deleted_at.is_(None),
-            )
-            .values(
-                message_count=chats.c.message_count + 1,
-                last_message_at=now,
-                activity_at=now,
-                updated_at=now,
-            )
-            .returning(chats.c.message_count, chats.c.current_message_id)
-        )
-        bumped = self._connection.execute(bump).first()
+        values = dataclasses.asdict(message)
+        del values["under_current_leaf"]
+        values["role"] = message.role.value
+        values["status"] = message.status.value
+        values["error"] = None
+        values["updated_at"] = message.created_at
+        if self._connection.dialect.name == "postgresql":
+            statement = APPEND_POSTGRESQL[message.under_current_leaf]
+            bound = params(**values, now=now)
+            if message.under_current_leaf:
+                del bound["p_parent_id"]
+            row = self._connection.execute(statement, bound).first()
+            if row is None:
+                return None
+            values["seq"], values["parent_id"] = row
+            return message_from_row(values)
+        bumped = self._connection.execute(
+            BUMP_CHAT, params(chat_id=message.chat_id, user_id=message.user_id, now=now)
+        ).first()
         if bumped is None:
             return None
         seq, leaf = bumped
-        values = dataclasses.asdict(message)
-        values["role"] = message.role.value
-        values["status"] = message.status.value
-        values["parent_id"] = leaf if message.under_current_leaf else message.parent_id
-        del values["under_current_leaf"]
         values["seq"] = seq
-        values["error"] = None
-        values["updated_at"] = message.created_at
-        self._connection.execute(sa.insert(messages).values(values))
-        self._connection.execute(
-            sa.update(chats)
-            .where(chats.c.id == message.chat_id)
-            .values(current_message_id=message.id)
-        )
+        if message.under_current_leaf:
+            values["parent_id"] = leaf
+        self._connection.execute(INSERT_MESSAGE, values)
+        self._connection.execute(SET_LEAF, params(chat_id=message.chat_id, leaf=message.id))
         return message_from_row(values)
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
         """A message of one of the user's live chats."""
-        query = sa.select(*MESSAGE_COLUMNS).where(
-            messages.c.id == message_id,
-            messages.c.user_id == user_id,
-            _live_chat_of(messages.c.chat_id, user_id),
+        row = (
+            self._connection.execute(MESSAGE_BY_ID, params(message_id=message_id, user_id=user_id))
+            .mappings()
+            .first()
         )
-        row = self._connection.execute(query).mappings().first()
         return None if row is None else message_from_row(row)
 
     def locate(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
@@ -111,15 +109,13 @@ class SqlMessageRepository:
         self, chat_id: uuid.UUID, *, user_id: str, limit: int, before_seq: int | None
     ) -> list[MessageRead]:
         """Up to ``limit`` messages of a live chat with ``seq < before_seq``, highest first."""
-        query = sa.select(*MESSAGE_COLUMNS).where(
-            messages.c.chat_id == chat_id,
-            messages.c.user_id == user_id,
-            _live_chat_of(chat_id, user_id),
-        )
+        bound = params(chat_id=chat_id, user_id=user_id, limit=limit)
+        statement = NEWEST
         if before_seq is not None:
-            query = query.where(messages.c.seq < before_seq)
-        query = query.order_by(messages.c.seq.desc()).limit(limit)
-        return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+            statement = NEWEST_BEFORE
+            bound["p_before_seq"] = before_seq
+        result = self._connection.execute(statement, bound).mappings()
+        return [message_from_row(row) for row in result]
 
     def thread(
         self, chat_id: uuid.UUID, *, user_id: str, leaf_id: uuid.UUID | None, limit: int | None
@@ -130,39 +126,10 @@ class SqlMessageRepository:
         the primary key, so it costs one index probe per message returned:
         with ``limit`` it stops after ``limit`` steps, whatever the chat's size.
         """
-        if leaf_id is None:
-            start: Any = (
-                sa.select(chats.c.current_message_id)
-                .where(
-                    chats.c.id == chat_id,
-                    chats.c.user_id == user_id,
-                    chats.c.deleted_at.is_(None),
-                )
-                .scalar_subquery()
-            )
-        else:
-            start = leaf_id
-        anchor = sa.select(
-            messages.c.id, messages.c.parent_id, sa.literal(1, sa.Integer).label("depth")
-        ).where(
-            messages.c.id == start,
-            messages.c.chat_id == chat_id,
-            messages.c.user_id == user_id,
-            _live_chat_of(chat_id, user_id),
-        )
-        path = anchor.cte("synergia_path", recursive=True)
-        step = sa.select(messages.c.id, messages.c.parent_id, path.c.depth + 1).join(
-            path, messages.c.id == path.c.parent_id
-        )
-        if limit is not None:
-            step = step.where(path.c.depth < limit)
-        path = path.union_all(step)
-        query = (
-            sa.select(*MESSAGE_COLUMNS)
-            .select_from(messages.join(path, path.c.id == messages.c.id))
-            .order_by(path.c.depth.desc())
-        )
-        return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+        bound = params(chat_id=chat_id, user_id=user_id, leaf_id=leaf_id, limit=limit)
+        statement = THREAD[leaf_id is None, limit is not None]
+        result = self._connection.execute(statement, bound).mappings()
+        return [message_from_row(row) for row in result]
 
     def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
         """The children of the message's parent (itself included), by ``seq``."""

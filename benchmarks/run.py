@@ -1,0 +1,624 @@
+"""synergia-core against the raw driver floor, in one process, interleaved.
+
+Usage::
+
+    python benchmarks/run.py            # the full table (make bench)
+    python benchmarks/run.py --quick    # smaller data, fewer rounds (make bench-quick)
+    python benchmarks/run.py --backend postgresql --markdown
+
+Each workload runs synergia-core and the floor (``benchmarks/floor.py``: the
+same logical work with bare psycopg 3 prepared statements, or the sqlite3
+module) on the same database, alternating rounds, after a warm-up; the table
+shows the median time per operation of each and their ratio. PostgreSQL is
+``$SYNERGIA_TEST_POSTGRES_URL`` (default: the local server); a scratch
+database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synergia_core
+from floor import PostgresFloor, SqliteFloor
+from synergia_core import (
+    AsyncSynergia,
+    ChatCreate,
+    MessageCreate,
+    ModelCreate,
+    Synergia,
+)
+from synergia_core.db import create_engine
+from synergia_core.ids import uuid7
+from synergia_core.repositories.sql._rows import chats as chats_table
+from synergia_core.repositories.sql._rows import messages as messages_table
+
+PG_ADMIN = os.environ.get(
+    "SYNERGIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+USER = "bench"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much data and how many rounds a run uses."""
+
+    rounds: int
+    appends: int  # W1: messages appended per implementation
+    reads: int  # operations per round of the read workloads
+    big: int  # W2/W3/W5 chat size
+    scale: tuple[int, ...]  # chat sizes of the flatness check
+    chats: int  # W4: chats of one user
+    usage_rows: int  # W6: messages summed
+
+
+FULL = Sizes(
+    rounds=7,
+    appends=2000,
+    reads=40,
+    big=10_000,
+    scale=(1_000, 10_000, 100_000),
+    chats=5_000,
+    usage_rows=100_000,
+)
+QUICK = Sizes(
+    rounds=3,
+    appends=300,
+    reads=10,
+    big=10_000,
+    scale=(1_000, 10_000),
+    chats=5_000,
+    usage_rows=20_000,
+)
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    workload: str
+    backend: str
+    library_us: float
+    floor_us: float | None
+    target: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.floor_us else self.library_us / self.floor_us
+
+
+def median_per_op(
+    contenders: dict[str, Callable[[], object]], rounds: int, per_round: int
+) -> dict[str, float]:
+    """Median seconds per operation of each contender, interleaved round by round."""
+    for function in contenders.values():  # warm-up: caches, prepared statements, pool
+        for _ in range(min(per_round, 5)):
+            function()
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for round_number in range(rounds):
+        order = names if round_number % 2 == 0 else names[::-1]
+        for name in order:
+            function = contenders[name]
+            gc.collect()
+            started = time.perf_counter()
+            for _ in range(per_round):
+                function()
+            samples[name].append((time.perf_counter() - started) / per_round)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_kib(function: Callable[[], object]) -> float:
+    """Peak Python memory allocated while ``function`` runs, in KiB."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 1024
+
+
+def load_chain(
+    engine: sa.Engine,
+    chat_id: uuid.UUID,
+    size: int,
+    model_id: uuid.UUID | None,
+    spread_days: int = 0,
+) -> None:
+    """Append ``size`` messages to a chat in bulk, laid out as the library lays them out."""
+    with engine.begin() as connection:
+        count, parent = connection.execute(
+            sa.select(chats_table.c.message_count, chats_table.c.current_message_id).where(
+                chats_table.c.id == chat_id
+            )
+        ).one()
+        now = dt.datetime.now(dt.timezone.utc)
+        batch: list[dict[str, Any]] = []
+        for seq in range(count + 1, count + size + 1):
+            message_id = uuid7()
+            priced = model_id is not None and seq % 2 == 0
+            batch.append(
+                {
+                    "id": message_id,
+                    "chat_id": chat_id,
+                    "user_id": USER,
+                    "parent_id": parent,
+                    "seq": seq,
+                    "role": "assistant" if seq % 2 == 0 else "user",
+                    "content": f"message number {seq} " + "lorem ipsum " * 8,
+                    "status": "complete",
+                    "model_id": model_id if priced else None,
+                    "input_tokens": 100 + seq % 50 if priced else 0,
+                    "output_tokens": 200 + seq % 70 if priced else 0,
+                    "cache_read_tokens": 0,
+                    "cache_write_tokens": 0,
+                    "reasoning_tokens": 0,
+                    "cost": Decimal("0.0012345") if priced else Decimal(0),
+                    "error": None,
+                    "tool_calls": None,
+                    "tool_call_id": None,
+                    "attachments": None,
+                    "metadata": {},
+                    "created_at": now
+                    - dt.timedelta(days=(seq % spread_days) if spread_days else 0),
+                    "updated_at": now,
+                }
+            )
+            parent = message_id
+            if len(batch) == 5000:
+                connection.execute(sa.insert(messages_table), batch)
+                batch.clear()
+        if batch:
+            connection.execute(sa.insert(messages_table), batch)
+        connection.execute(
+            sa.update(chats_table)
+            .where(chats_table.c.id == chat_id)
+            .values(
+                message_count=count + size,
+                current_message_id=parent,
+                last_message_at=now,
+                activity_at=now,
+            )
+        )
+
+
+def load_chats(engine: sa.Engine, count: int) -> None:
+    """Give the benchmark user ``count`` chats with distinct activity times."""
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    rows = []
+    for n in range(count):
+        moment = start + dt.timedelta(seconds=n)
+        rows.append(
+            {
+                "id": uuid7(),
+                "user_id": "lister",
+                "title": f"chat {n}",
+                "model_id": None,
+                "system_prompt": None,
+                "metadata": {},
+                "is_pinned": False,
+                "is_archived": False,
+                "message_count": 0,
+                "current_message_id": None,
+                "last_message_at": None,
+                "activity_at": moment,
+                "created_at": moment,
+                "updated_at": moment,
+                "deleted_at": None,
+            }
+        )
+    with engine.begin() as connection:
+        for first in range(0, len(rows), 5000):
+            connection.execute(sa.insert(chats_table), rows[first : first + 5000])
+
+
+class Backend:
+    """A scratch database of one backend, with both contenders connected to it."""
+
+    def __init__(self, name: str, sizes: Sizes) -> None:
+        self.name = name
+        self.sizes = sizes
+        self._tmp = tempfile.TemporaryDirectory()
+        self._admin: sa.Engine | None = None
+        if name == "sqlite":
+            path = Path(self._tmp.name) / "bench.db"
+            self.url = f"sqlite:///{path}"
+            self.floor: PostgresFloor | SqliteFloor
+            synergia_core.migrate(self.url)
+            self.floor = SqliteFloor(str(path))
+        else:
+            self._admin = sa.create_engine(
+                PG_ADMIN, isolation_level="AUTOCOMMIT", poolclass=NullPool
+            )
+            self._database = f"synergia_bench_{os.getpid()}_{secrets.token_hex(3)}"
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{self._database}"')
+            url = sa.make_url(PG_ADMIN).set(database=self._database)
+            self.url = url.render_as_string(hide_password=False)
+            synergia_core.migrate(self.url)
+            self.floor = PostgresFloor(url.set(drivername="postgresql").render_as_string(False))
+        self.sy = Synergia(self.url)
+        self.loader = create_engine(self.url)
+
+    def new_chat(self, size: int = 0, model_id: uuid.UUID | None = None) -> uuid.UUID:
+        chat = self.sy.chats.create(ChatCreate(user_id=USER, title=f"{size} messages"))
+        if size:
+            load_chain(self.loader, chat.id, size, model_id)
+        return chat.id
+
+    def analyze(self) -> None:
+        if self.name == "postgresql":
+            with self.loader.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.exec_driver_sql("VACUUM ANALYZE")
+        else:
+            with self.loader.begin() as connection:
+                connection.exec_driver_sql("ANALYZE")
+
+    def close(self) -> None:
+        self.sy.close()
+        self.floor.close()
+        self.loader.dispose()
+        if self._admin is not None:
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(
+                    f'DROP DATABASE IF EXISTS "{self._database}" WITH (FORCE)'
+                )
+            self._admin.dispose()
+        self._tmp.cleanup()
+
+
+def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
+    rows: list[Row] = []
+    backend = Backend(name, sizes)
+    sy, floor = backend.sy, backend.floor
+    try:
+        log(f"[{name}] loading data")
+        model = sy.models.create(
+            ModelCreate.model_validate(
+                {"provider": "bench", "name": "m", "price_per_million_tokens": "2.5"}
+            )
+        )
+        big = {size: backend.new_chat(size) for size in sorted({sizes.big, *sizes.scale})}
+        twins = {size: backend.new_chat(size) for size in sizes.scale}  # the floor's appends
+        load_chats(backend.loader, sizes.chats)
+        usage_chat = backend.new_chat()
+        load_chain(backend.loader, usage_chat, sizes.usage_rows, model.id, spread_days=30)
+        backend.analyze()
+        user_says = MessageCreate(role="user", content="How long does the Colosseum tour take?")
+
+        log(f"[{name}] W1 append")
+        lib_chat, floor_chat = backend.new_chat(), backend.new_chat()
+        per_round = max(1, sizes.appends // sizes.rounds)
+        w1 = median_per_op(
+            {
+                "lib": lambda: sy.messages.add(lib_chat, user_says, user_id=USER),
+                "floor": lambda: floor.append(floor_chat, USER, user_says.content),
+            },
+            sizes.rounds,
+            per_round,
+        )
+        rows.append(
+            Row("W1 append, one commit each", name, w1["lib"] * 1e6, w1["floor"] * 1e6, 1.5)
+        )
+
+        log(f"[{name}] W2/W3 reads")
+        chat = big[sizes.big]
+        w2 = median_per_op(
+            {
+                "lib": lambda: sy.messages.list(chat, user_id=USER, limit=50),
+                "floor": lambda: floor.tail(chat, USER, 50),
+            },
+            sizes.rounds,
+            sizes.reads,
+        )
+        rows.append(
+            Row(
+                f"W2 newest 50 of {sizes.big:,} (list)",
+                name,
+                w2["lib"] * 1e6,
+                w2["floor"] * 1e6,
+                2.0,
+            )
+        )
+        w2t = median_per_op(
+            {
+                "lib": lambda: sy.messages.thread(chat, user_id=USER, limit=50),
+                "floor": lambda: floor.thread(chat, USER, 50),
+            },
+            sizes.rounds,
+            sizes.reads,
+        )
+        rows.append(
+            Row(
+                f"W2 thread(limit=50) of {sizes.big:,}",
+                name,
+                w2t["lib"] * 1e6,
+                w2t["floor"] * 1e6,
+                2.0,
+            )
+        )
+        full_rounds = max(3, sizes.rounds // 2)
+        w3 = median_per_op(
+            {
+                "lib": lambda: _read_all(sy, chat),
+                "floor": lambda: floor.full(chat, USER),
+            },
+            full_rounds,
+            1,
+        )
+        lib_peak = peak_kib(lambda: _read_all(sy, chat))
+        floor_peak = peak_kib(lambda: floor.full(chat, USER))
+        rows.append(
+            Row(
+                f"W3 all {sizes.big:,} messages",
+                name,
+                w3["lib"] * 1e6,
+                w3["floor"] * 1e6,
+                3.0,
+                f"peak {lib_peak / 1024:.1f} MiB vs {floor_peak / 1024:.1f} MiB",
+            )
+        )
+
+        log(f"[{name}] W4 chat list")
+        page_200_cursor = None
+        for _ in range(199):
+            page = sy.chats.list(user_id="lister", limit=20, cursor=page_200_cursor)
+            page_200_cursor = page.next_cursor
+        last = page.items[-1]
+        key = (last.last_message_at or last.created_at, last.id)
+        w4 = median_per_op(
+            {
+                "lib1": lambda: sy.chats.list(user_id="lister", limit=20),
+                "lib200": lambda: sy.chats.list(user_id="lister", limit=20, cursor=page_200_cursor),
+                "floor1": lambda: floor.chats("lister", 21, None),
+                "floor200": lambda: floor.chats("lister", 21, key),
+            },
+            sizes.rounds,
+            sizes.reads,
+        )
+        rows.append(
+            Row(
+                f"W4 chat list page 1 of {sizes.chats:,}",
+                name,
+                w4["lib1"] * 1e6,
+                w4["floor1"] * 1e6,
+                3.0,
+            )
+        )
+        rows.append(
+            Row(
+                "W4 chat list page 200",
+                name,
+                w4["lib200"] * 1e6,
+                w4["floor200"] * 1e6,
+                3.0,
+                f"page 200 / page 1 = {w4['lib200'] / w4['lib1']:.2f}",
+            )
+        )
+
+        log(f"[{name}] W5 and scale")
+        for size in sizes.scale:
+            target_chat, twin = big[size], twins[size]
+            w5 = median_per_op(
+                {
+                    "lib": partial(sy.messages.add, target_chat, user_says, user_id=USER),
+                    "floor": partial(floor.append, twin, USER, user_says.content),
+                },
+                sizes.rounds,
+                sizes.reads,
+            )
+            rows.append(
+                Row(f"W5 one append onto {size:,}", name, w5["lib"] * 1e6, w5["floor"] * 1e6, 1.5)
+            )
+            w2s = median_per_op(
+                {
+                    "lib": partial(sy.messages.list, target_chat, user_id=USER, limit=50),
+                    "floor": partial(floor.tail, target_chat, USER, 50),
+                },
+                sizes.rounds,
+                sizes.reads,
+            )
+            rows.append(
+                Row(f"W2 newest 50 of {size:,}", name, w2s["lib"] * 1e6, w2s["floor"] * 1e6, 2.0)
+            )
+
+        log(f"[{name}] W6 usage breakdown")
+        w6 = median_per_op(
+            {
+                "lib": lambda: sy.usage.breakdown("model"),
+                "floor": floor.by_model,
+            },
+            max(3, sizes.rounds // 2),
+            1,
+        )
+        rows.append(
+            Row(
+                f"W6 breakdown by model, {sizes.usage_rows:,}+ messages",
+                name,
+                w6["lib"] * 1e6,
+                w6["floor"] * 1e6,
+            )
+        )
+
+        log(f"[{name}] async W1/W2")
+        rows.extend(run_async(backend, big[sizes.big], sizes))
+    finally:
+        backend.close()
+    return rows
+
+
+def _read_all(sy: Synergia, chat: uuid.UUID) -> int:
+    """Every message of a chat through the public API, a page of 1,000 at a time."""
+    count, cursor = 0, None
+    while True:
+        page = sy.messages.list(chat, user_id=USER, limit=1000, cursor=cursor)
+        count += len(page.items)
+        if page.next_cursor is None:
+            return count
+        cursor = page.next_cursor
+
+
+def run_async(backend: Backend, chat: uuid.UUID, sizes: Sizes) -> list[Row]:
+    """W1 and W2 through AsyncSynergia, against the sync library and the floor."""
+    floor = backend.floor
+    user_says = MessageCreate(role="user", content="How long does the Colosseum tour take?")
+
+    async def measure() -> tuple[float, float]:
+        async with AsyncSynergia(backend.url) as asy:
+            append_chat = (await asy.chats.create(ChatCreate(user_id=USER))).id
+            loop_times: dict[str, list[float]] = {"w1": [], "w2": []}
+            per_round = max(1, sizes.appends // sizes.rounds)
+            for _ in range(5):
+                await asy.messages.add(append_chat, user_says, user_id=USER)
+                await asy.messages.list(chat, user_id=USER, limit=50)
+            for _ in range(sizes.rounds):
+                gc.collect()
+                started = time.perf_counter()
+                for _ in range(per_round):
+                    await asy.messages.add(append_chat, user_says, user_id=USER)
+                loop_times["w1"].append((time.perf_counter() - started) / per_round)
+                started = time.perf_counter()
+                for _ in range(sizes.reads):
+                    await asy.messages.list(chat, user_id=USER, limit=50)
+                loop_times["w2"].append((time.perf_counter() - started) / sizes.reads)
+            return statistics.median(loop_times["w1"]), statistics.median(loop_times["w2"])
+
+    w1_async, w2_async = asyncio.run(measure())
+    floor_chat = backend.new_chat()
+    w1 = median_per_op(
+        {
+            "sync": lambda: backend.sy.messages.add(floor_chat, user_says, user_id=USER),
+            "floor": lambda: floor.append(floor_chat, USER, user_says.content),
+        },
+        sizes.rounds,
+        max(1, sizes.appends // sizes.rounds),
+    )
+    w2 = median_per_op(
+        {
+            "sync": lambda: backend.sy.messages.list(chat, user_id=USER, limit=50),
+            "floor": lambda: floor.tail(chat, USER, 50),
+        },
+        sizes.rounds,
+        sizes.reads,
+    )
+    return [
+        Row(
+            "async W1 append",
+            backend.name,
+            w1_async * 1e6,
+            w1["floor"] * 1e6,
+            None,
+            f"{w1_async / w1['sync']:.2f}x the sync facade",
+        ),
+        Row(
+            "async W2 newest 50",
+            backend.name,
+            w2_async * 1e6,
+            w2["floor"] * 1e6,
+            None,
+            f"{w2_async / w2['sync']:.2f}x the sync facade",
+        ),
+    ]
+
+
+def render(rows: list[Row], markdown: bool) -> str:
+    header = ("workload", "backend", "synergia", "floor", "ratio", "target", "note")
+    lines = []
+    table = [
+        (
+            row.workload,
+            row.backend,
+            _us(row.library_us),
+            _us(row.floor_us) if row.floor_us else "-",
+            f"{row.ratio:.2f}x" if row.ratio else "-",
+            (
+                f"<= {row.target}x {'met' if row.ratio and row.ratio <= row.target else 'MISSED'}"
+                if row.target
+                else "-"
+            ),
+            row.note,
+        )
+        for row in rows
+    ]
+    if markdown:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines.extend("| " + " | ".join(cells) + " |" for cells in table)
+        return "\n".join(lines)
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *table, strict=False)]
+    for cells in (header, *table):
+        lines.append(
+            "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        )
+    return "\n".join(lines)
+
+
+def _us(value: float) -> str:
+    return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value:.0f} us"
+
+
+def machine() -> str:
+    import sqlite3
+
+    import psycopg
+
+    cpu = platform.processor() or platform.machine()
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"SQLAlchemy {sa.__version__}, psycopg {psycopg.__version__}, "
+        f"SQLite {sqlite3.sqlite_version}; synergia-core {synergia_core.__version__}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for name in backends:
+        rows.extend(run_backend(name, sizes, lambda text: print(text, file=sys.stderr)))
+    print(f"# {machine()}")
+    print(f"# {'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s")
+    print(render(rows, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
