@@ -130,6 +130,8 @@ def create_async_engine(
         engine = sa_create_async_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine.sync_engine, memory=memory)
     else:
+        if resolved.get_backend_name() == "postgresql":
+            _utc_session(resolved, kwargs)
         engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
         if resolved.get_backend_name() == "postgresql":
             configure_postgresql_engine(engine.sync_engine)
@@ -159,6 +161,8 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
         engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
     else:
+        if backend == "postgresql":
+            _utc_session(resolved, kwargs)
         engine = sa.create_engine(resolved, echo=echo, **kwargs)
         if backend == "postgresql":
             configure_postgresql_engine(engine)
@@ -200,6 +204,15 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _utc_session(url: URL, kwargs: dict[str, Any]) -> None:
+    """Open PostgreSQL sessions in UTC (unless the caller set ``options``):
+    times then come back from the driver already in UTC."""
+    connect_args = dict(kwargs.get("connect_args", {}))
+    if "options" not in connect_args and "options" not in url.query:
+        connect_args["options"] = "-c timezone=UTC"
+    kwargs["connect_args"] = connect_args
 
 
 def configure_postgresql_engine(engine: Engine) -> None:

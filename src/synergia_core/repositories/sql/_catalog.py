@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -13,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from synergia_core.repositories.protocols import ModelPricing, NewModel
-from synergia_core.repositories.sql._rows import MODEL_COLUMNS, model_from_row, models
+from synergia_core.repositories.sql._rows import MODEL_COLUMNS, model_from_row, models, shallow_dict
 from synergia_core.schemas import ModelRead
 
 __all__ = ["SqlModelRepository"]
@@ -44,7 +43,7 @@ class SqlModelRepository:
 
     def insert(self, model: NewModel) -> ModelRead | None:
         """Insert a model; ``None`` when a live model has its provider and name."""
-        values = dataclasses.asdict(model)
+        values = shallow_dict(model)
         values["updated_at"] = model.created_at
         values["deleted_at"] = None
         dialect = self._connection.dialect.name
@@ -96,7 +95,7 @@ class SqlModelRepository:
         if provider is not None:
             query = query.where(models.c.provider == provider)
         query = query.order_by(models.c.provider, models.c.name, models.c.id)
-        return [model_from_row(row) for row in self._connection.execute(query).mappings()]
+        return [model_from_row(row) for row in self._connection.execute(query).mappings().all()]
 
     def update(
         self, model_id: uuid.UUID, values: Mapping[str, Any], now: dt.datetime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from synergia_core.repositories.sql._rows import (
     chat_from_row,
     chats,
     messages,
+    shallow_dict,
 )
 from synergia_core.repositories.sql._statements import CHATS_AFTER, CHATS_FIRST, params
 from synergia_core.schemas import ChatRead
@@ -42,7 +42,7 @@ class SqlChatRepository:
 
     def insert(self, chat: NewChat) -> ChatRead:
         """Insert a chat."""
-        values = dataclasses.asdict(chat)
+        values = shallow_dict(chat)
         values.update(
             is_pinned=False,
             is_archived=False,
@@ -88,7 +88,7 @@ class SqlChatRepository:
         else:
             statement = CHATS_AFTER[include_archived, pinned]
             bound.update(params(after_at=after.activity_at, after_id=after.id))
-        rows = self._connection.execute(statement, bound).mappings()
+        rows = self._connection.execute(statement, bound).mappings().all()
         return [chat_from_row(row) for row in rows]
 
     def update(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
     message_from_row,
     messages,
+    shallow_dict,
 )
 from synergia_core.repositories.sql._statements import (
     APPEND_POSTGRESQL,
@@ -57,7 +57,7 @@ class SqlMessageRepository:
         ``INSERT``; the ``UPDATE`` that moves the leaf. Either way concurrent
         writers queue on the lock and never share a position or a parent.
         """
-        values = dataclasses.asdict(message)
+        values = shallow_dict(message)
         del values["under_current_leaf"]
         values["role"] = message.role.value
         values["status"] = message.status.value
@@ -114,7 +114,7 @@ class SqlMessageRepository:
         if before_seq is not None:
             statement = NEWEST_BEFORE
             bound["p_before_seq"] = before_seq
-        result = self._connection.execute(statement, bound).mappings()
+        result = self._connection.execute(statement, bound).all()
         return [message_from_row(row) for row in result]
 
     def thread(
@@ -128,7 +128,7 @@ class SqlMessageRepository:
         """
         bound = params(chat_id=chat_id, user_id=user_id, leaf_id=leaf_id, limit=limit)
         statement = THREAD[leaf_id is None, limit is not None]
-        result = self._connection.execute(statement, bound).mappings()
+        result = self._connection.execute(statement, bound).all()
         return [message_from_row(row) for row in result]
 
     def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
@@ -150,7 +150,7 @@ class SqlMessageRepository:
             )
             .order_by(messages.c.seq)
         )
-        return [message_from_row(row) for row in self._connection.execute(query).mappings()]
+        return [message_from_row(row) for row in self._connection.execute(query).mappings().all()]
 
     def newest_descendant(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
         """The highest-``seq`` message of the subtree of ``message_id``."""

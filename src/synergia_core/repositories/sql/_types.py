@@ -61,6 +61,13 @@ class Money(sa.types.TypeDecorator[Decimal]):
             return value
         return Decimal(value if isinstance(value, str) else str(value))
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # psycopg (and every PostgreSQL driver) returns NUMERIC as Decimal:
+        # no per-value Python call is needed.
+        if dialect.name == "postgresql":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
@@ -93,9 +100,31 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
             return value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # On PostgreSQL the driver returns aware datetimes; engines made by
+        # synergia-core set the session time zone to UTC, so most values need
+        # no conversion at all.
+        if (
+            dialect.name == "postgresql"
+            and self.impl_instance.result_processor(dialect, coltype) is None
+        ):
+            return _to_utc
+        return super().result_processor(dialect, coltype)
+
     @property
     def python_type(self) -> type[dt.datetime]:
         return dt.datetime
+
+
+_UTC = dt.timezone.utc
+
+
+def _to_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is _UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value.astimezone(_UTC)
 
 
 JSONDocument: TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
