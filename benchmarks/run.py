@@ -106,6 +106,10 @@ class Row:
     target: float | None = None
     note: str = ""
 
+    def __post_init__(self) -> None:
+        if self.backend != "postgresql":
+            self.target = None  # the targets are PostgreSQL's
+
     @property
     def ratio(self) -> float | None:
         return None if not self.floor_us else self.library_us / self.floor_us
@@ -151,8 +155,16 @@ def load_chain(
     model_id: uuid.UUID | None,
     spread_days: int = 0,
 ) -> None:
-    """Append ``size`` messages to a chat in bulk, laid out as the library lays them out."""
+    """Append ``size`` messages to a chat in bulk, laid out as the library lays them out.
+
+    On PostgreSQL the load runs with ``session_replication_role = replica``,
+    which skips foreign-key triggers: the rows are consistent by construction,
+    and checking each parent link with the plan PostgreSQL caches for an empty
+    table makes a bulk load into a fresh table quadratic.
+    """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         count, parent = connection.execute(
             sa.select(chats_table.c.message_count, chats_table.c.current_message_id).where(
                 chats_table.c.id == chat_id

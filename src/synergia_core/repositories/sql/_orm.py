@@ -186,4 +186,5 @@ class Message(Base):
         ),
         sa.Index("ix_synergia_messages_chat_parent", "chat_id", "parent_id", "seq"),
         sa.Index("ix_synergia_messages_user_created", "user_id", "created_at"),
+        sa.Index("ix_synergia_messages_model_created", "model_id", "created_at"),
     )
