@@ -21,6 +21,7 @@ from synergia_core.errors import (
     ModelUnavailableError,
     NotFoundError,
     SchemaOutOfDateError,
+    StatementTimeoutError,
     SynergiaError,
 )
 
@@ -37,6 +38,7 @@ INSTANCES: list[SynergiaError] = [
     ModelUnavailableError(ID, "disabled"),
     SchemaOutOfDateError(None, "0001"),
     DatabaseUnavailableError("connection refused"),
+    StatementTimeoutError("canceling statement due to statement timeout"),
     ConflictError("refused"),
     SynergiaError("base"),
 ]
@@ -56,6 +58,7 @@ def test_tree() -> None:
         DatabaseUnavailableError,
     ):
         assert issubclass(base, SynergiaError)
+    assert issubclass(StatementTimeoutError, DatabaseUnavailableError)
     assert set(errors.__all__) == {cls.__name__ for cls in {type(e) for e in INSTANCES}} | {
         "NotFoundError"
     }

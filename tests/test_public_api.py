@@ -44,6 +44,7 @@ EXPECTED = [
     "Role",
     "SchemaOutOfDateError",
     "ServiceConfig",
+    "StatementTimeoutError",
     "Synergia",
     "SynergiaError",
     "TokenCounter",

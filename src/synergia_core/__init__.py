@@ -35,6 +35,7 @@ from synergia_core.errors import (
     ModelUnavailableError,
     NotFoundError,
     SchemaOutOfDateError,
+    StatementTimeoutError,
     SynergiaError,
 )
 from synergia_core.schemas import (
@@ -106,6 +107,7 @@ __all__ = [
     "Role",
     "SchemaOutOfDateError",
     "ServiceConfig",
+    "StatementTimeoutError",
     "Synergia",
     "SynergiaError",
     "TokenCounter",

@@ -19,12 +19,18 @@ from synergia_core.errors import (
     ConflictError,
     DatabaseUnavailableError,
     InvalidInputError,
+    StatementTimeoutError,
     SynergiaError,
 )
 
 __all__ = ["constraint_name", "translate_errors"]
 
 logger = logging.getLogger(__name__)
+
+# SQLSTATEs of a statement that was stopped before it finished: query_canceled
+# (statement_timeout, pg_cancel_backend) and lock_not_available (lock_timeout).
+_TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+_SQLITE_TIMEOUTS = ("database is locked", "database table is locked")
 
 # Constraints whose violation means "another writer got there first".
 _RACE_CONSTRAINTS = {"uq_synergia_messages_chat_id_seq": "chat"}
@@ -43,6 +49,10 @@ def _translate(error: sa_exc.SQLAlchemyError) -> SynergiaError:
     if isinstance(error, sa_exc.DBAPIError):
         detail = str(error.orig) if error.orig is not None else str(error)
         detail = detail.strip().splitlines()[0] if detail.strip() else type(error).__name__
+        if getattr(error.orig, "sqlstate", None) in _TIMEOUT_SQLSTATES or any(
+            text in detail for text in _SQLITE_TIMEOUTS
+        ):
+            return StatementTimeoutError(f"the database did not finish in time: {detail}")
         if error.connection_invalidated or isinstance(
             error, (sa_exc.OperationalError, sa_exc.InterfaceError)
         ):

@@ -210,8 +210,11 @@ def _utc_session(url: URL, kwargs: dict[str, Any]) -> None:
     """Open PostgreSQL sessions in UTC (unless the caller set ``options``):
     times then come back from the driver already in UTC."""
     connect_args = dict(kwargs.get("connect_args", {}))
-    if "options" not in connect_args and "options" not in url.query:
+    options = connect_args.get("options", url.query.get("options"))
+    if not isinstance(options, str) or not options.strip():
         connect_args["options"] = "-c timezone=UTC"
+    elif "timezone" not in options.lower():
+        connect_args["options"] = f"{options} -c timezone=UTC"
     kwargs["connect_args"] = connect_args
 
 

@@ -16,6 +16,7 @@ exception escapes the public API for such a condition. The tree::
     ├── ModelUnavailableError         .model_id, .reason
     ├── SchemaOutOfDateError          .current, .expected
     └── DatabaseUnavailableError
+        └── StatementTimeoutError
 
 Schemas raise pydantic's ``ValidationError`` at construction; the errors here
 are for input that is well-formed but breaks a rule, and for state the
@@ -42,6 +43,7 @@ __all__ = [
     "ModelUnavailableError",
     "NotFoundError",
     "SchemaOutOfDateError",
+    "StatementTimeoutError",
     "SynergiaError",
 ]
 
@@ -239,3 +241,12 @@ def _package_version() -> str:
     from synergia_core._version import __version__
 
     return __version__
+
+
+class StatementTimeoutError(DatabaseUnavailableError):
+    """The database did not finish in time, so the call was abandoned.
+
+    A PostgreSQL ``statement_timeout`` or ``lock_timeout`` fired (or the
+    statement was cancelled), or SQLite's busy timeout ran out while another
+    writer held the database. The call wrote nothing; retrying it is safe.
+    """
