@@ -51,14 +51,21 @@ def check_user_id(user_id: object) -> str:
     return user_id
 
 
-def check_json(value: Any, field: str) -> None:
+def check_json(value: Any, field: str, *, max_chars: int | None = None) -> None:
     """Refuse JSON that cannot be stored: NUL or surrogates in strings, non-finite
-    numbers, or nesting deeper than :data:`MAX_JSON_DEPTH`."""
+    numbers, nesting deeper than :data:`MAX_JSON_DEPTH`, or more than
+    ``max_chars`` characters of strings and keys in all."""
     stack: list[tuple[Any, int]] = [(value, 0)]
+    total = 0
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             check_text(item, field)
+            total += len(item)
+            if max_chars is not None and total > max_chars:
+                raise InvalidInputError(
+                    f"{field} holds more than {max_chars} characters of text", field=field
+                )
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise InvalidInputError(f"{field} holds a non-finite number", field=field)
@@ -69,7 +76,7 @@ def check_json(value: Any, field: str) -> None:
                 )
             if isinstance(item, Mapping):
                 for key, child in item.items():
-                    check_text(str(key), field)
+                    stack.append((str(key), depth + 1))
                     stack.append((child, depth + 1))
             else:
                 stack.extend((child, depth + 1) for child in item)

@@ -29,11 +29,11 @@ def check_message(data: MessageCreate, config: ServiceConfig) -> None:
     usage without a model to price it."""
     check_text(data.content, "content", max_chars=config.max_content_chars)
     check_text(data.tool_call_id, "tool_call_id")
-    check_json(data.metadata, "metadata")
+    check_json(data.metadata, "metadata", max_chars=config.max_content_chars)
     for call in data.tool_calls or ():
         check_text(call.id, "tool_calls")
         check_text(call.name, "tool_calls")
-        check_json(call.arguments, "tool_calls")
+        check_json(call.arguments, "tool_calls", max_chars=config.max_content_chars)
     for item in data.attachments or ():
         for value in (item.uri, item.mime_type, item.name):
             check_text(value, "attachments")

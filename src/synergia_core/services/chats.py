@@ -43,7 +43,7 @@ class ChatService(Service):
         check_user_id(data.user_id)
         check_text(data.title, "title")
         check_text(data.system_prompt, "system_prompt")
-        check_json(data.metadata, "metadata")
+        check_json(data.metadata, "metadata", max_chars=self._config.max_content_chars)
         chat = NewChat(
             id=uuid7(),
             user_id=data.user_id,
@@ -131,7 +131,7 @@ class ChatService(Service):
         check_text(values.get("title"), "title")
         check_text(values.get("system_prompt"), "system_prompt")
         if "metadata" in values:
-            check_json(values["metadata"], "metadata")
+            check_json(values["metadata"], "metadata", max_chars=self._config.max_content_chars)
         with self._scope(write=True) as repos:
             if repos.chats.get(chat_id, user_id=user_id) is None:
                 raise ChatNotFound(chat_id)

@@ -31,7 +31,7 @@ class ModelService(Service):
         """
         for field in ("provider", "name", "display_name"):
             check_text(getattr(data, field), field)
-        check_json(data.metadata, "metadata")
+        check_json(data.metadata, "metadata", max_chars=self._config.max_content_chars)
         model = NewModel(
             id=uuid7(),
             provider=data.provider,
@@ -110,7 +110,7 @@ class ModelService(Service):
         for field in ("provider", "name", "display_name"):
             check_text(values.get(field), field)
         if "metadata" in values:
-            check_json(values["metadata"], "metadata")
+            check_json(values["metadata"], "metadata", max_chars=self._config.max_content_chars)
         with self._scope(write=True) as repos:
             current = repos.models.get(model_id)
             if current is None:
