@@ -84,6 +84,8 @@ FULL = Sizes(
     chats=5_000,
     usage_rows=100_000,
 )
+SMOKE = Sizes(rounds=1, appends=10, reads=2, big=200, scale=(100, 200), chats=450, usage_rows=200)
+"""Tiny sizes: the test suite runs the whole harness with them to keep it working."""
 QUICK = Sizes(
     rounds=3,
     appends=300,
@@ -617,17 +619,19 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
+    parser.add_argument("--smoke", action="store_true", help="tiny data: check the harness runs")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     started = time.perf_counter()
     rows: list[Row] = []
     for name in backends:
         rows.extend(run_backend(name, sizes, lambda text: print(text, file=sys.stderr)))
     print(f"# {machine()}")
-    print(f"# {'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s")
+    kind = "smoke" if args.smoke else "quick" if args.quick else "full"
+    print(f"# {kind} run, {time.perf_counter() - started:.0f} s")
     print(render(rows, args.markdown))
     return 0
 
