@@ -367,3 +367,22 @@ def test_statements_use_bound_parameters(world: World) -> None:
     finally:
         sa.event.remove(world.sy.engine, "before_cursor_execute", record)
     assert not any(payload in statement for statement in seen for payload in SPECIAL_TEXT[6:9])
+
+
+def test_metadata_text_counts_against_the_limit(world: World) -> None:
+    """Regression: metadata and tool-call arguments were unbounded."""
+    sy = world.sy
+    huge = {"notes": ["x" * 600_000, "y" * 400_001]}
+    with pytest.raises(SynergiaError, match="more than 1000000 characters"):
+        sy.chats.create(ChatCreate(user_id="alice", metadata=huge))
+    with pytest.raises(SynergiaError, match="more than 1000000 characters"):
+        sy.messages.add(
+            world.chat.id,
+            MessageCreate(
+                role="assistant",
+                content="",
+                tool_calls=[ToolCall(id="c", name="f", arguments=huge)],
+            ),
+            user_id="alice",
+        )
+    assert len(sy.chats.list(user_id="alice").items) == 1
