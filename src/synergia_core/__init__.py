@@ -13,7 +13,8 @@ default) or PostgreSQL, with the migrations shipped inside the package::
 Everything public is importable from here and listed in ``__all__``.
 """
 
-from synergia_core._async_store import AsyncSynergia, AsyncTransaction
+from typing import TYPE_CHECKING, Any
+
 from synergia_core._migration import (
     current_revision,
     downgrade,
@@ -58,10 +59,6 @@ from synergia_core.schemas import (
     UsageTotals,
 )
 from synergia_core.services import (
-    AsyncChatService,
-    AsyncMessageService,
-    AsyncModelService,
-    AsyncUsageService,
     ChatService,
     MessageService,
     ModelService,
@@ -70,6 +67,15 @@ from synergia_core.services import (
 )
 from synergia_core.store import Synergia, Transaction
 from synergia_core.tokens import TokenCounter
+
+if TYPE_CHECKING:
+    from synergia_core._async_store import AsyncSynergia, AsyncTransaction
+    from synergia_core.services._async import (
+        AsyncChatService,
+        AsyncMessageService,
+        AsyncModelService,
+        AsyncUsageService,
+    )
 
 __all__ = [
     "AsyncChatService",
@@ -124,3 +130,28 @@ __all__ = [
     "include_object",
     "migrate",
 ]
+
+# The asyncio names are imported on first use: they need the 'async' extra
+# (greenlet), which the sync API does not.
+_ASYNC = {
+    "AsyncSynergia": "synergia_core._async_store",
+    "AsyncTransaction": "synergia_core._async_store",
+    "AsyncChatService": "synergia_core.services._async",
+    "AsyncMessageService": "synergia_core.services._async",
+    "AsyncModelService": "synergia_core.services._async",
+    "AsyncUsageService": "synergia_core.services._async",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ASYNC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synergia_core' has no attribute {name!r}")
+    from importlib import import_module
+
+    from synergia_core.db import require_asyncio
+
+    require_asyncio()
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

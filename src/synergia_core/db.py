@@ -26,14 +26,16 @@ import decimal
 import logging
 import os
 import select
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = [
     "DEFAULT_URL",
@@ -106,6 +108,22 @@ def resolve_async_url(url: str | URL | None = None) -> URL:
     return parsed
 
 
+def require_asyncio() -> Any:
+    """SQLAlchemy's asyncio extension, or an ImportError that says what to install.
+
+    Raises:
+        ImportError: greenlet (the ``async`` extra) is not installed.
+    """
+    try:
+        import sqlalchemy.ext.asyncio as asyncio_extension
+    except ImportError as exc:
+        raise ImportError(
+            "synergia-core's asyncio support needs the 'async' extra: "
+            "pip install 'synergia-core[async]'"
+        ) from exc
+    return asyncio_extension
+
+
 def create_async_engine(
     url: str | URL | None = None, *, echo: bool = False, **kwargs: Any
 ) -> AsyncEngine:
@@ -120,6 +138,7 @@ def create_async_engine(
         A new :class:`~sqlalchemy.ext.asyncio.AsyncEngine`; ``await engine.dispose()``
         when done.
     """
+    sa_create_async_engine: Callable[..., AsyncEngine] = require_asyncio().create_async_engine
     resolved = resolve_async_url(url)
     if resolved.get_backend_name() == "sqlite":
         connect_args = dict(kwargs.pop("connect_args", {}))

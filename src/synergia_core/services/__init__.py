@@ -6,13 +6,8 @@ Each service works on a *scope* that opens a unit of work: the
 runs them inside a host's own SQLAlchemy session, which they never commit.
 """
 
-from synergia_core.services._async import (
-    AsyncChatService,
-    AsyncMessageService,
-    AsyncModelService,
-    AsyncService,
-    AsyncUsageService,
-)
+from typing import TYPE_CHECKING, Any
+
 from synergia_core.services._context import (
     Scope,
     ServiceConfig,
@@ -23,6 +18,15 @@ from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
+
+if TYPE_CHECKING:
+    from synergia_core.services._async import (
+        AsyncChatService,
+        AsyncMessageService,
+        AsyncModelService,
+        AsyncService,
+        AsyncUsageService,
+    )
 
 __all__ = [
     "AsyncChatService",
@@ -39,3 +43,28 @@ __all__ = [
     "bind_scope",
     "transaction_scope",
 ]
+
+
+_ASYNC = frozenset(
+    {
+        "AsyncChatService",
+        "AsyncMessageService",
+        "AsyncModelService",
+        "AsyncService",
+        "AsyncUsageService",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: they need the 'async' extra (greenlet).
+    if name not in _ASYNC:
+        raise AttributeError(f"module 'synergia_core.services' has no attribute {name!r}")
+    from importlib import import_module
+
+    from synergia_core.db import require_asyncio
+
+    require_asyncio()
+    value = getattr(import_module("synergia_core.services._async"), name)
+    globals()[name] = value
+    return value
