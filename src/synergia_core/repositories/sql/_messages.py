@@ -18,13 +18,12 @@ from synergia_core.repositories.sql._rows import (
     shallow_dict,
 )
 from synergia_core.repositories.sql._statements import (
+    APPEND_GENERIC,
     APPEND_POSTGRESQL,
     BUMP_CHAT,
-    INSERT_MESSAGE,
     MESSAGE_BY_ID,
     NEWEST,
     NEWEST_BEFORE,
-    SET_LEAF,
     THREAD,
     params,
 )
@@ -51,11 +50,11 @@ class SqlMessageRepository:
 
         On PostgreSQL one statement does it all (see
         :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`).
-        Elsewhere three, whatever the chat's size: the ``UPDATE ... RETURNING``
-        that bumps the chat's counters takes the chat's row lock (the write
-        lock on SQLite) and reads the next ``seq`` and the current leaf; the
-        ``INSERT``; the ``UPDATE`` that moves the leaf. Either way concurrent
-        writers queue on the lock and never share a position or a parent.
+        Elsewhere two, whatever the chat's size: an ``INSERT ... SELECT`` that
+        reads the next ``seq`` and the current leaf from the chat row (taking
+        SQLite's write lock, held to the commit), then the ``UPDATE`` of the
+        counters and the leaf. Either way concurrent writers queue on the
+        lock and never share a position or a parent.
         """
         values = shallow_dict(message)
         del values["under_current_leaf"]
@@ -73,17 +72,16 @@ class SqlMessageRepository:
                 return None
             values["seq"], values["parent_id"] = row
             return message_from_row(values)
-        bumped = self._connection.execute(
-            BUMP_CHAT, params(chat_id=message.chat_id, user_id=message.user_id, now=now)
-        ).first()
-        if bumped is None:
-            return None
-        seq, leaf = bumped
-        values["seq"] = seq
+        bound = params(**values)
         if message.under_current_leaf:
-            values["parent_id"] = leaf
-        self._connection.execute(INSERT_MESSAGE, values)
-        self._connection.execute(SET_LEAF, params(chat_id=message.chat_id, leaf=message.id))
+            del bound["p_parent_id"]
+        row = self._connection.execute(APPEND_GENERIC[message.under_current_leaf], bound).first()
+        if row is None:
+            return None
+        values["seq"], values["parent_id"] = row
+        self._connection.execute(
+            BUMP_CHAT, params(chat_id=message.chat_id, now=now, leaf=message.id)
+        )
         return message_from_row(values)
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:

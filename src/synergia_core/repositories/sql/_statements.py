@@ -23,15 +23,14 @@ from synergia_core.repositories.sql._rows import (
 )
 
 __all__ = [
+    "APPEND_GENERIC",
     "APPEND_POSTGRESQL",
     "BUMP_CHAT",
     "CHATS_AFTER",
     "CHATS_FIRST",
-    "INSERT_MESSAGE",
     "MESSAGE_BY_ID",
     "NEWEST",
     "NEWEST_BEFORE",
-    "SET_LEAF",
     "THREAD",
     "live_chat",
     "params",
@@ -68,28 +67,51 @@ _OWNED_LIVE_CHAT = sa.and_(
 
 # --------------------------------------------------------------------- append
 
+
+def _append_generic(under_current_leaf: bool) -> sa.Insert:
+    """The insert of the two-statement append (SQLite and the rest).
+
+    It reads the chat row it appends to: the next ``seq`` is the chat's
+    ``message_count + 1`` and the default parent its current leaf. It is the
+    transaction's first write, so on SQLite it holds the write lock from
+    here to the commit and nobody can touch the chat in between; then
+    :data:`BUMP_CHAT` updates the counters and the leaf.
+    """
+    parent = (
+        chats.c.current_message_id
+        if under_current_leaf
+        else _param("parent_id", messages.c.parent_id)
+    )
+    values = [
+        (chats.c.message_count + 1).label("seq")
+        if name == "seq"
+        else _param(name, messages.c[name])
+        for name in INSERT_COLUMNS
+    ]
+    return (
+        sa.insert(messages)
+        .from_select(
+            [*INSERT_COLUMNS, "parent_id"], sa.select(*values, parent).where(_OWNED_LIVE_CHAT)
+        )
+        .returning(messages.c.seq, messages.c.parent_id)
+    )
+
+
+APPEND_GENERIC = {flag: _append_generic(flag) for flag in (True, False)}
+"""The insert of the two-statement append, by ``under_current_leaf``."""
+
 BUMP_CHAT = (
     sa.update(chats)
-    .where(_OWNED_LIVE_CHAT)
+    .where(chats.c.id == _CHAT)
     .values(
         message_count=chats.c.message_count + 1,
         last_message_at=_NOW,
         activity_at=_NOW,
         updated_at=_NOW,
+        current_message_id=_param("leaf", chats.c.current_message_id),
     )
-    .returning(chats.c.message_count, chats.c.current_message_id)
 )
-"""Bump a live chat's counters; returns the new ``seq`` and the current leaf."""
-
-INSERT_MESSAGE = sa.insert(messages)
-"""Insert one message (values given as parameters)."""
-
-SET_LEAF = (
-    sa.update(chats)
-    .where(chats.c.id == _CHAT)
-    .values(current_message_id=_param("leaf", chats.c.current_message_id))
-)
-"""Make a message the chat's current leaf."""
+"""Bump a chat's counters and make the new message its current leaf."""
 
 
 def _append_postgresql(under_current_leaf: bool) -> sa.Insert:
