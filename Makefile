@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint typecheck pytest cov bench bench-quick migration clean
+.PHONY: help demo serve test lint typecheck pytest cov bench bench-quick migration clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 demo: $(BASE_STAMP) ## run the quickstart on the embedded SQLite default (in a new .demo/)
 	rm -rf .demo && mkdir .demo
 	cd .demo && $(abspath $(PY)) ../examples/quickstart.py
+
+serve: $(DEV_STAMP) ## serve the FastAPI example (examples/fastapi_app) on http://127.0.0.1:8000
+	$(PY) -m uvicorn --factory examples.fastapi_app.app:create_app
 
 test: lint typecheck pytest ## ruff, mypy --strict and the whole suite on SQLite and PostgreSQL
 

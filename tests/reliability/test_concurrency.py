@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.helpers import make_model
 
 from synergia_core import (
     ChatCreate,
@@ -24,6 +23,7 @@ from synergia_core import (
     MessageStatus,
     Synergia,
 )
+from tests.helpers import make_model
 
 WRITERS_THREADS = 8
 WRITERS_PROCESSES = 4

@@ -19,8 +19,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
-from tests.conftest import PG_ADMIN_URL, PostgresServer
-from tests.reliability.snapshot import snapshot
 
 from synergia_core import (
     ChatCreate,
@@ -32,6 +30,8 @@ from synergia_core import (
     head_revision,
 )
 from synergia_core.db import create_engine
+from tests.conftest import PG_ADMIN_URL, PostgresServer
+from tests.reliability.snapshot import snapshot
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from tests.reliability.snapshot import fingerprint, sync_url
 
 from synergia_core import (
     ChatCreate,
@@ -33,6 +32,7 @@ from synergia_core import (
     Usage,
 )
 from synergia_core.db import create_engine
+from tests.reliability.snapshot import fingerprint, sync_url
 
 EXAMPLES = 250
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tests.helpers import make_model
-from tests.reliability.snapshot import snapshot
 
 from synergia_core import (
     ChatCreate,
@@ -23,6 +21,8 @@ from synergia_core import (
     Synergia,
     Usage,
 )
+from tests.helpers import make_model
+from tests.reliability.snapshot import snapshot
 
 
 @dataclass

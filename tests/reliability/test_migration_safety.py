@@ -7,8 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.helpers import make_model
-from tests.reliability.snapshot import snapshot
 
 from synergia_core import (
     ChatCreate,
@@ -21,6 +19,8 @@ from synergia_core import (
     migrate,
 )
 from synergia_core._migration import history
+from tests.helpers import make_model
+from tests.reliability.snapshot import snapshot
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 RELEASED = sorted(path.name.split("-")[1].split(".")[0] for path in DATA.glob("synergia-*.sqlite"))

@@ -1,0 +1,1 @@
+"""Example programs built on synergia-core (a package so that ``examples.fastapi_app`` imports)."""
