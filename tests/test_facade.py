@@ -145,3 +145,16 @@ def test_sqlite_writers_take_the_lock_at_begin(tmp_path: Path) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_health_and_schema_checks_do_not_log_at_info(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: Alembic's MigrationContext logged its set-up on every health check."""
+    import logging
+
+    with caplog.at_level(logging.INFO), Synergia(db_url) as sy:
+        sy.ensure_schema()
+        for _ in range(3):
+            assert sy.health().status == "healthy"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []

@@ -182,3 +182,15 @@ def test_a_deleted_chat_stops_its_streams(sy: Synergia) -> None:
     sy.chats.delete(reply.chat_id, user_id="alice")
     with pytest.raises(MessageNotFound):
         sy.messages.append(reply.id, "x", user_id="alice")
+
+
+def test_start_uses_the_chats_model_by_default(sy: Synergia) -> None:
+    model = make_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=model.id))
+    reply = sy.messages.start(chat.id, user_id="alice")
+    assert reply.model_id == model.id
+    bare = sy.chats.create(ChatCreate(user_id="alice"))
+    with pytest.raises(InvalidInputError, match="pass model_id"):
+        sy.messages.start(bare.id, user_id="alice")
+    with pytest.raises(ChatNotFound):
+        sy.messages.start(chat.id, user_id="bob")

@@ -27,7 +27,6 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
@@ -161,9 +160,18 @@ def downgrade(target: Target, revision: str) -> None:
 
 
 def current_on(connection: Connection) -> str | None:
-    """The schema revision, read on a connection the caller holds."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    """The schema revision, read on a connection the caller holds.
+
+    Read directly rather than through an Alembic ``MigrationContext``, which
+    logs its set-up at INFO: health checks and the first-use schema check
+    would fill a host's logs.
+    """
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return None
+    rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:  # pragma: no cover - the shipped history has one branch
+        raise RuntimeError(f"{VERSION_TABLE} holds several heads: {', '.join(rows)}")
+    return rows[0] if rows else None
 
 
 def current_revision(target: Target = None) -> str | None:

@@ -39,7 +39,7 @@ class StreamingMethods(Service):
         chat_id: uuid.UUID | str,
         *,
         user_id: str,
-        model_id: uuid.UUID | str,
+        model_id: uuid.UUID | str | None = None,
         parent_id: uuid.UUID | str | None = None,
     ) -> MessageRead:
         """Create an empty assistant message in ``streaming`` status.
@@ -47,19 +47,36 @@ class StreamingMethods(Service):
         It is placed like :meth:`add` places a message (under the current
         leaf, or under ``parent_id``) and becomes the current leaf.
 
+        Args:
+            chat_id: The chat.
+            user_id: Its owner.
+            model_id: The model that writes the reply; the chat's model when
+                omitted.
+            parent_id: Where to place the reply (default: the current leaf).
+
         Raises:
             ChatNotFound: No live chat of this user has this id.
             MessageNotFound: ``parent_id`` names no message of the user.
-            InvalidInputError: ``parent_id`` is in another chat.
+            InvalidInputError: ``parent_id`` is in another chat, or no model
+                is given and the chat has none.
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
-        model_uuid = to_uuid(model_id, "model_id")
+        model_uuid = None if model_id is None else to_uuid(model_id, "model_id")
         parent_uuid = None if parent_id is None else to_uuid(parent_id, "parent_id")
         check_user_id(user_id)
         now = self._config.clock()
         with self._scope(write=True) as repos:
+            if model_uuid is None:
+                chat = repos.chats.get(chat_uuid, user_id=user_id)
+                if chat is None:
+                    raise ChatNotFound(chat_uuid)
+                if chat.model_id is None:
+                    raise InvalidInputError(
+                        "the chat has no model to reply with; pass model_id", field="model_id"
+                    )
+                model_uuid = chat.model_id
             usable_model(repos, model_uuid)
             if parent_uuid is not None:
                 check_parent(repos, parent_uuid, chat_uuid, user_id)
