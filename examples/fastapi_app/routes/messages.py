@@ -13,7 +13,7 @@ from examples.fastapi_app.auth import CurrentUser
 from examples.fastapi_app.dependencies import Replier, Sy
 from examples.fastapi_app.errors import error_responses
 from examples.fastapi_app.streaming import SSE_RESPONSE, reply_stream
-from synergia_core import ChatRead, InvalidInputError, MessageCreate, MessageRead, Page
+from synergia_core import ChatRead, MessageCreate, MessageRead, Page
 
 __all__ = ["MessageEdit", "ReplyRequest", "router"]
 
@@ -106,10 +106,6 @@ async def stream_reply(
     The model is ``model_id``, else the chat's; 422 when there is none.
     """
     model_id = data.model_id if data is not None else None
-    if model_id is None:
-        model_id = (await sy.chats.get(chat_id, user_id=user)).model_id
-    if model_id is None:
-        raise InvalidInputError("the chat has no model: pass model_id", field="model_id")
     prompt = await sy.messages.context(chat_id, user_id=user)
     reply = await sy.messages.start(chat_id, user_id=user, model_id=model_id)
     return reply_stream(sy, reply, prompt, model, user)
