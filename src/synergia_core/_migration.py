@@ -19,7 +19,7 @@ nothing. On SQLite the write lock taken by ``BEGIN IMMEDIATE`` does the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -131,13 +131,7 @@ def migrate(target: Target = None, revision: str = "head") -> None:
         alembic.util.CommandError: ``revision`` is unknown.
         sqlalchemy.exc.OperationalError: The database cannot be reached.
     """
-    with connect(target) as connection:
-        _lock(connection)
-        before = current_on(connection)
-        command.upgrade(_config(connection), revision)
-        after = current_on(connection)
-    if before != after:
-        logger.info("migrated synergia-core schema from %s to %s", before or "<empty>", after)
+    _move(target, command.upgrade, revision)
 
 
 def downgrade(target: Target, revision: str) -> None:
@@ -151,12 +145,20 @@ def downgrade(target: Target, revision: str) -> None:
         alembic.util.CommandError: ``revision`` is unknown.
         sqlalchemy.exc.OperationalError: The database cannot be reached.
     """
+    _move(target, command.downgrade, revision)
+
+
+def _move(target: Target, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic upgrade or downgrade under the migration lock, and log it."""
     with connect(target) as connection:
         _lock(connection)
         before = current_on(connection)
-        command.downgrade(_config(connection), revision)
+        step(_config(connection), revision)
         after = current_on(connection)
-    logger.info("downgraded synergia-core schema from %s to %s", before, after or "<empty>")
+    if before != after:
+        logger.info(
+            "moved synergia-core schema from %s to %s", before or "<empty>", after or "<empty>"
+        )
 
 
 def current_on(connection: Connection) -> str | None:

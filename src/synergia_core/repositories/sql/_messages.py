@@ -35,6 +35,16 @@ __all__ = ["SqlMessageRepository"]
 _STREAMING = MessageStatus.streaming.value
 
 
+def _streaming(message_id: uuid.UUID, user_id: str) -> sa.ColumnElement[bool]:
+    """The message, if it is streaming and in one of the user's live chats."""
+    return sa.and_(
+        messages.c.id == message_id,
+        messages.c.user_id == user_id,
+        messages.c.status == _STREAMING,
+        _live_chat_of(messages.c.chat_id, user_id),
+    )
+
+
 class SqlMessageRepository:
     """:class:`~synergia_core.repositories.protocols.MessageRepository` on SQLAlchemy Core.
 
@@ -183,11 +193,8 @@ class SqlMessageRepository:
         statement = (
             sa.update(messages)
             .where(
-                messages.c.id == message_id,
-                messages.c.user_id == user_id,
-                messages.c.status == _STREAMING,
+                _streaming(message_id, user_id),
                 length(messages.c.content) + len(chunk) <= max_chars,
-                _live_chat_of(messages.c.chat_id, user_id),
             )
             .values(content=messages.c.content + chunk, updated_at=now)
         )
@@ -205,12 +212,7 @@ class SqlMessageRepository:
         """Move a streaming message to ``status`` with ``values``."""
         statement = (
             sa.update(messages)
-            .where(
-                messages.c.id == message_id,
-                messages.c.user_id == user_id,
-                messages.c.status == _STREAMING,
-                _live_chat_of(messages.c.chat_id, user_id),
-            )
+            .where(_streaming(message_id, user_id))
             .values({**values, "status": status.value, "updated_at": now})
             .returning(*MESSAGE_COLUMNS)
         )
