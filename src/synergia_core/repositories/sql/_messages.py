@@ -14,6 +14,7 @@ from synergia_core.repositories.protocols import NewMessage
 from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
     message_from_row,
+    message_from_tuple,
     messages,
     shallow_dict,
 )
@@ -123,7 +124,7 @@ class SqlMessageRepository:
             statement = NEWEST_BEFORE
             bound["p_before_seq"] = before_seq
         result = self._connection.execute(statement, bound).all()
-        return [message_from_row(row) for row in result]
+        return [message_from_tuple(row) for row in result]
 
     def thread(
         self, chat_id: uuid.UUID, *, user_id: str, leaf_id: uuid.UUID | None, limit: int | None
@@ -137,7 +138,7 @@ class SqlMessageRepository:
         bound = params(chat_id=chat_id, user_id=user_id, leaf_id=leaf_id, limit=limit)
         statement = THREAD[leaf_id is None, limit is not None]
         result = self._connection.execute(statement, bound).all()
-        return [message_from_row(row) for row in result]
+        return [message_from_tuple(row) for row in result]
 
     def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
         """The children of the message's parent (itself included), by ``seq``."""
