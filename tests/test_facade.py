@@ -158,3 +158,19 @@ def test_health_and_schema_checks_do_not_log_at_info(
         for _ in range(3):
             assert sy.health().status == "healthy"
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+@pytest.mark.parametrize("url", ["not a url", "nonsense://x", "sqlite+nosuchdriver:///x.db"])
+def test_bad_urls_are_invalid_input(url: str) -> None:
+    from synergia_core import AsyncSynergia, InvalidInputError
+
+    with pytest.raises(InvalidInputError) as caught:
+        Synergia(url)
+    assert caught.value.field == "url"
+    with pytest.raises(InvalidInputError):
+        AsyncSynergia(url)
+
+
+def test_a_missing_driver_names_what_to_install() -> None:
+    with pytest.raises(ImportError, match="not installed"):
+        Synergia("postgresql+asyncpg://u@h/d")

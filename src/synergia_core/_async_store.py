@@ -106,6 +106,8 @@ class AsyncSynergia:
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
+        InvalidInputError: The URL cannot be parsed or names an unknown database.
+        ImportError: The URL's driver is not installed (the message names the extra).
     """
 
     def __init__(

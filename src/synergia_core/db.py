@@ -26,13 +26,16 @@ import decimal
 import logging
 import os
 import select
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
+
+from synergia_core.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,11 +84,14 @@ def resolve_url(url: str | URL | None = None) -> URL:
         ``postgresql+psycopg://`` (psycopg 3).
 
     Raises:
-        sqlalchemy.exc.ArgumentError: The URL cannot be parsed.
+        InvalidInputError: The URL cannot be parsed.
     """
     if url is None:
         url = os.environ.get(URL_ENV_VAR) or DEFAULT_URL
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise InvalidInputError(f"invalid database URL: {exc}", field="url") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -98,7 +104,7 @@ def resolve_async_url(url: str | URL | None = None) -> URL:
     PostgreSQL URLs use psycopg 3, whose dialect serves asyncio engines too.
 
     Raises:
-        sqlalchemy.exc.ArgumentError: The URL cannot be parsed.
+        InvalidInputError: The URL cannot be parsed.
     """
     parsed = resolve_url(url)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
@@ -146,12 +152,16 @@ def create_async_engine(
         memory = _is_memory(resolved)
         if memory:
             kwargs.setdefault("poolclass", StaticPool)
-        engine = sa_create_async_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
+        with _engine_errors(resolved):
+            engine = sa_create_async_engine(
+                resolved, echo=echo, connect_args=connect_args, **kwargs
+            )
         configure_sqlite_engine(engine.sync_engine, memory=memory)
     else:
         if resolved.get_backend_name() == "postgresql":
             _utc_session(resolved, kwargs)
-        engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
+        with _engine_errors(resolved):
+            engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
         if resolved.get_backend_name() == "postgresql":
             configure_postgresql_engine(engine.sync_engine)
     logger.debug("created async engine for %s", resolved.render_as_string(hide_password=True))
@@ -177,16 +187,38 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
         connect_args.setdefault("check_same_thread", False)
         if _is_memory(resolved):
             kwargs.setdefault("poolclass", StaticPool)
-        engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
+        with _engine_errors(resolved):
+            engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
     else:
         if backend == "postgresql":
             _utc_session(resolved, kwargs)
-        engine = sa.create_engine(resolved, echo=echo, **kwargs)
+        with _engine_errors(resolved):
+            engine = sa.create_engine(resolved, echo=echo, **kwargs)
         if backend == "postgresql":
             configure_postgresql_engine(engine)
     logger.debug("created %s engine for %s", backend, resolved.render_as_string(hide_password=True))
     return engine
+
+
+@contextmanager
+def _engine_errors(url: URL) -> Iterator[None]:
+    """An unknown dialect is bad input; a missing driver says which extra to install."""
+    try:
+        yield
+    except sa.exc.ArgumentError as exc:  # NoSuchModuleError: no such dialect
+        raise InvalidInputError(
+            f"unsupported database URL {url.drivername!r}: {exc}", field="url"
+        ) from exc
+    except ModuleNotFoundError as exc:
+        hint = "synergia-core supports SQLite and PostgreSQL through psycopg 3"
+        if url.get_backend_name() == "postgresql":
+            hint = "pip install 'synergia-core[postgres]'"
+        elif url.get_driver_name() == "aiosqlite":
+            hint = "pip install 'synergia-core[async]'"
+        raise ImportError(
+            f"the driver for {url.drivername!r} is not installed ({exc}); {hint}"
+        ) from exc
 
 
 def _is_memory(url: URL) -> bool:

@@ -83,6 +83,8 @@ class Synergia:
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
+        InvalidInputError: The URL cannot be parsed or names an unknown database.
+        ImportError: The URL's driver is not installed (the message names the extra).
     """
 
     def __init__(
