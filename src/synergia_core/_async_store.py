@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from synergia_core import _migration
 from synergia_core._facade import health_report, must_migrate, probe
@@ -23,11 +23,11 @@ from synergia_core.services._async import (
     AsyncModelService,
     AsyncUsageService,
     Runner,
+    bind_runner,
 )
 from synergia_core.services._context import (
     Scope,
     ServiceConfig,
-    bind_scope,
     transaction_scope,
 )
 
@@ -69,19 +69,6 @@ class _PerCall:
                     return work(transaction_scope(sync_connection))
 
                 return await connection.run_sync(run)
-
-
-class _InTransaction:
-    """Runner of a transaction block: every call on its one connection."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def __call__(self, work: Callable[[Scope], T]) -> T:
-        def run(sync_connection: Connection) -> T:
-            return work(bind_scope(sync_connection))
-
-        return await self._connection.run_sync(run)
 
 
 class AsyncSynergia:
@@ -200,7 +187,7 @@ class AsyncSynergia:
         await self.ensure_schema()
         with translate_errors():
             async with self._engine.connect() as connection, connection.begin():
-                yield AsyncTransaction(_InTransaction(connection), self._config)
+                yield AsyncTransaction(bind_runner(connection), self._config)
 
     async def health(self) -> Health:
         """Report the library's and the database's state. Never raises.

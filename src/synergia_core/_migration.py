@@ -18,6 +18,7 @@ nothing. On SQLite the write lock taken by ``BEGIN IMMEDIATE`` does the same.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,7 +81,10 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@functools.cache
 def _script() -> ScriptDirectory:
+    # The shipped scripts never change while the process runs; loading them
+    # reads every revision file, which health() would otherwise do per call.
     return ScriptDirectory.from_config(_config())
 
 

@@ -187,10 +187,6 @@ class ChatRepository(Protocol):
         """A chat of ``user_id`` (live only unless ``include_deleted``)."""
         ...
 
-    def is_deleted(self, chat_id: uuid.UUID, *, user_id: str) -> bool | None:
-        """Whether the user's chat is soft-deleted; ``None`` when it does not exist."""
-        ...
-
     def list(
         self,
         *,

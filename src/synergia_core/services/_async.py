@@ -37,6 +37,7 @@ __all__ = [
     "AsyncUsageService",
     "Runner",
     "awaitable",
+    "bind_runner",
 ]
 
 S = TypeVar("S", bound=Service)
@@ -53,7 +54,7 @@ class Runner(Protocol):
         ...
 
 
-def _bind_runner(bind: AsyncSession | AsyncConnection) -> Runner:
+def bind_runner(bind: AsyncSession | AsyncConnection) -> Runner:
     """A runner on a host's async session or connection (never commits)."""
 
     class _OnBind:
@@ -95,7 +96,7 @@ class AsyncService(Generic[S]):
 
         It takes part in the host's transaction and never commits.
         """
-        return cls(_bind_runner(session), config)
+        return cls(bind_runner(session), config)
 
     async def _run(self, call: Callable[[S], R]) -> R:
         def work(scope: Scope) -> R:

@@ -65,13 +65,6 @@ class SqlChatRepository:
             query = query.where(_LIVE)
         return self._one(query)
 
-    def is_deleted(self, chat_id: uuid.UUID, *, user_id: str) -> bool | None:
-        """Whether the user's chat is soft-deleted; ``None`` when it does not exist."""
-        row = self._connection.execute(
-            sa.select(chats.c.deleted_at).where(chats.c.id == chat_id, chats.c.user_id == user_id)
-        ).first()
-        return None if row is None else row.deleted_at is not None
-
     def list(
         self,
         *,
