@@ -63,7 +63,7 @@ class BlockingAsync:
 
     @property
     def engine(self) -> Engine:
-        return self.inner.engine.sync_engine
+        return self.inner.sync_engine
 
     def migrate(self, revision: str = "head") -> None:
         self._wait(self.inner.migrate(revision))

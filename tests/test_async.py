@@ -211,7 +211,10 @@ def test_fifty_tasks_on_one_loop_and_the_loop_stays_responsive(db_url: str) -> N
 
     lags, steps, written = run(main)
     assert written == tasks * (each + 1)
-    assert len(steps) > tasks * each * 3  # every append awaits the database several times
+    # Every append yields to the loop while the database works: at each
+    # round trip on PostgreSQL, once (a worker thread runs the whole call)
+    # on SQLite.
+    assert len(steps) > tasks * each * (3 if db_url.startswith("postgresql") else 1)
     assert max(steps) < 0.005, f"a step held the loop for {max(steps) * 1000:.2f} ms of CPU"
     assert statistics.median(steps) < 0.001
     assert len(lags) > 20, "the ticker starved: the loop was held"

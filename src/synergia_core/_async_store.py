@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TypeVar
 
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Engine, Transaction
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from synergia_core import _migration
 from synergia_core._facade import health_report, must_migrate, probe
 from synergia_core._translate import translate_errors
-from synergia_core.db import READ_ONLY, create_async_engine
+from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
 from synergia_core.schemas import Health
 from synergia_core.services._async import (
     AsyncChatService,
@@ -28,7 +31,8 @@ from synergia_core.services._async import (
 from synergia_core.services._context import (
     Scope,
     ServiceConfig,
-    transaction_scope,
+    bind_scope,
+    connection_scope,
 )
 
 __all__ = ["AsyncSynergia", "AsyncTransaction"]
@@ -55,20 +59,121 @@ class AsyncTransaction:
 
 
 class _PerCall:
-    """Runner of the facade: a pooled connection and a transaction per call."""
+    """Runner of the facade on an asyncio engine: a pooled connection and a
+    unit of work per call, run through ``run_sync`` (PostgreSQL's psycopg
+    async driver, or a host's own asyncio engine)."""
 
-    def __init__(self, owner: AsyncSynergia) -> None:
+    def __init__(self, owner: AsyncSynergia, engine: AsyncEngine) -> None:
         self._owner = owner
+        self._engine = engine
 
     async def __call__(self, work: Callable[[Scope], T]) -> T:
         await self._owner.ensure_schema()
         with translate_errors():
-            async with self._owner.engine.connect() as connection:
+            async with self._engine.connect() as connection:
 
                 def run(sync_connection: Connection) -> T:
-                    return work(transaction_scope(sync_connection))
+                    return work(connection_scope(sync_connection))
 
                 return await connection.run_sync(run)
+
+
+class _Threaded:
+    """Runner of the facade on SQLite: each call runs the sync services, on
+    the standard ``sqlite3`` driver, in a worker thread. One thread hop per
+    call (aiosqlite makes one per statement), and a call that is cancelled
+    while it runs finishes its unit of work in its thread, committing or
+    rolling back and returning its connection at once, instead of leaving a
+    transaction open until garbage collection.
+
+    Calls take a permit before they take a connection, and as many threads
+    serve them as there are permits, so no thread ever waits for a pooled
+    connection (an in-memory database has one connection, hence one permit).
+    """
+
+    def __init__(self, owner: AsyncSynergia, engine: Engine) -> None:
+        self._owner = owner
+        self.engine = engine
+        pool = engine.pool
+        permits = 8
+        if isinstance(pool, QueuePool):
+            permits = max(1, pool.size() + max(0, pool._max_overflow))
+        self._permits = asyncio.Semaphore(permits)
+        self._executor = ThreadPoolExecutor(
+            max_workers=permits, thread_name_prefix="synergia-sqlite"
+        )
+
+    async def submit(self, function: Callable[[], T], *, permit: bool = True) -> T:
+        """Run ``function`` in a worker thread; its permit (if it takes one)
+        is given back when the thread is done, not when the caller stops
+        waiting."""
+        loop = asyncio.get_running_loop()
+        if permit:
+            await self._permits.acquire()
+        try:
+            future = self._executor.submit(function)
+        except BaseException:
+            if permit:
+                self._permits.release()
+            raise
+        if permit:
+
+            def release(_: object) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed
+                    loop.call_soon_threadsafe(self._permits.release)
+
+            future.add_done_callback(release)
+        return await asyncio.wrap_future(future)
+
+    async def __call__(self, work: Callable[[Scope], T]) -> T:
+        await self._owner.ensure_schema()
+
+        def run() -> T:
+            with translate_errors(), self.engine.connect() as connection:
+                return work(connection_scope(connection))
+
+        return await self.submit(run)
+
+    def submit_nowait(self, function: Callable[[], object]) -> None:
+        """Run ``function`` in a worker thread without waiting for it."""
+        self._executor.submit(function)
+
+    async def hold(self) -> None:
+        """Take a permit for work that spans several calls (a transaction block)."""
+        await self._permits.acquire()
+
+    def unhold(self) -> None:
+        """Give back a permit taken with :meth:`hold`."""
+        self._permits.release()
+
+    def shutdown(self) -> None:
+        """Wait for the worker threads to finish and stop them."""
+        self._executor.shutdown(wait=True)
+
+
+def _end_block(connection: Connection, block: Transaction, *, commit: bool) -> None:
+    """Commit or roll back a transaction block and give its connection back."""
+    try:
+        with translate_errors():
+            if commit:
+                block.commit()
+            else:
+                block.rollback()
+    finally:
+        connection.close()
+
+
+class _ThreadedTransaction:
+    """Runner of one ``transaction()`` block on SQLite: every call of the
+    block runs on the block's connection, in a worker thread."""
+
+    def __init__(self, threaded: _Threaded, connection: Connection) -> None:
+        self._threaded = threaded
+        self._connection = connection
+
+    async def __call__(self, work: Callable[[Scope], T]) -> T:
+        scope = bind_scope(self._connection)
+        return await self._threaded.submit(lambda: work(scope), permit=False)
 
 
 class AsyncSynergia:
@@ -77,14 +182,23 @@ class AsyncSynergia:
     The same surface as :class:`~synergia_core.Synergia`, awaited:
     ``await sy.models.create(...)``, ``async with sy.transaction() as tx``,
     ``await sy.migrate()``, ``await sy.health()``, ``await sy.close()``.
-    Business rules are the sync services', run through SQLAlchemy's
-    ``run_sync`` on the asyncio drivers (psycopg 3 async, aiosqlite), so the
-    event loop never waits on the database.
+    Business rules are the sync services', so the two faces cannot drift.
+
+    How calls reach the database depends on the URL:
+
+    * PostgreSQL: psycopg 3's asyncio driver, through SQLAlchemy's
+      ``run_sync``: the event loop never waits on the database.
+    * SQLite (which has no network to wait on): the standard ``sqlite3``
+      driver in a pool of worker threads, one thread hop per call. A call
+      cancelled while it runs (a timeout, a client gone) completes or rolls
+      back its unit of work in its thread and releases its connection and
+      the database's write lock at once.
+    * An :class:`~sqlalchemy.ext.asyncio.AsyncEngine` of the host's
+      (``engine=``, e.g. aiosqlite): used as it is, through ``run_sync``.
 
     Args:
         url: Database URL; ``None`` means ``$SYNERGIA_DATABASE_URL``, else
-            ``sqlite:///synergia.db``. The asyncio driver is picked from it
-            (``sqlite://`` uses aiosqlite, ``postgresql://`` psycopg).
+            ``sqlite:///synergia.db``.
         engine: An :class:`~sqlalchemy.ext.asyncio.AsyncEngine` of the host's
             to use instead; :meth:`close` leaves it alone.
         auto_migrate: Upgrade the schema on first use instead of raising.
@@ -109,26 +223,76 @@ class AsyncSynergia:
         if url is not None and engine is not None:
             raise ValueError("give a url or an engine, not both")
         self._owns_engine = engine is None
-        self._engine = engine if engine is not None else create_async_engine(url, echo=echo)
+        self._async_engine: AsyncEngine | None = engine
+        self._threaded: _Threaded | None = None
+        runner: Runner
+        if engine is None and resolve_url(url).get_backend_name() == "sqlite":
+            self._threaded = _Threaded(self, create_engine(url, echo=echo))
+            runner = self._threaded
+        else:
+            if engine is None:
+                self._async_engine = create_async_engine(url, echo=echo)
+            assert self._async_engine is not None
+            runner = _PerCall(self, self._async_engine)
         self._auto_migrate = auto_migrate
         self._schema_ready = asyncio.Event()
         self._schema_lock = asyncio.Lock()
         self._started = time.monotonic()
         self._config = config if config is not None else ServiceConfig()
-        runner = _PerCall(self)
         self.models = AsyncModelService(runner, self._config)
-        """The model catalog (each call its own transaction)."""
+        """The model catalog (each call its own unit of work)."""
         self.chats = AsyncChatService(runner, self._config)
-        """Chats (each call its own transaction)."""
+        """Chats (each call its own unit of work)."""
         self.messages = AsyncMessageService(runner, self._config)
-        """Messages (each call its own transaction)."""
+        """Messages (each call its own unit of work)."""
         self.usage = AsyncUsageService(runner, self._config)
-        """Usage reports (each call its own transaction)."""
+        """Usage reports (each call its own unit of work)."""
 
     @property
-    def engine(self) -> AsyncEngine:
-        """The SQLAlchemy async engine in use."""
-        return self._engine
+    def engine(self) -> AsyncEngine | Engine:
+        """The SQLAlchemy engine in use: an :class:`~sqlalchemy.ext.asyncio.AsyncEngine`,
+        or, for a SQLite URL, the sync :class:`~sqlalchemy.engine.Engine` its
+        worker threads use."""
+        if self._threaded is not None:
+            return self._threaded.engine
+        assert self._async_engine is not None
+        return self._async_engine
+
+    @property
+    def sync_engine(self) -> Engine:
+        """The sync :class:`~sqlalchemy.engine.Engine` underneath (for
+        events and inspection; the async engine's ``sync_engine``)."""
+        if self._threaded is not None:
+            return self._threaded.engine
+        assert self._async_engine is not None
+        return self._async_engine.sync_engine
+
+    async def _on_connection(self, function: Callable[[Connection], T], *, begin: bool) -> T:
+        """Run ``function`` on a connection of its own, in a transaction if
+        ``begin``, else read-only; translated errors."""
+        if self._threaded is not None:
+            engine = self._threaded.engine
+
+            def run() -> T:
+                with translate_errors():
+                    if begin:
+                        with engine.begin() as connection:
+                            return function(connection)
+                    with _migration.connect(engine, read_only=True) as connection:
+                        return function(connection)
+
+            return await self._threaded.submit(run)
+        assert self._async_engine is not None
+        with translate_errors():
+            async with self._async_engine.connect() as connection:
+                if begin:
+                    async with connection.begin():
+                        return await connection.run_sync(function)
+                await connection.execution_options(**{READ_ONLY: True})
+                try:
+                    return await connection.run_sync(function)
+                finally:
+                    await connection.rollback()
 
     async def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to ``revision`` (the newest by default).
@@ -138,9 +302,7 @@ class AsyncSynergia:
         Raises:
             DatabaseUnavailableError: The database cannot be reached.
         """
-        with translate_errors():
-            async with self._engine.connect() as connection, connection.begin():
-                await connection.run_sync(_migration.migrate, revision)
+        await self._on_connection(lambda c: _migration.migrate(c, revision), begin=True)
         self._schema_ready.clear()
 
     async def ensure_schema(self) -> None:
@@ -156,14 +318,9 @@ class AsyncSynergia:
             if self._schema_ready.is_set():
                 return
             head = _migration.head_revision()
-            with translate_errors():
-                async with self._engine.connect() as connection:
-                    await connection.execution_options(**{READ_ONLY: True})
-                    current = await connection.run_sync(_migration.current_on)
-                    await connection.rollback()
-                if must_migrate(current, head, self._auto_migrate):
-                    async with self._engine.connect() as connection, connection.begin():
-                        await connection.run_sync(_migration.migrate)
+            current = await self._on_connection(_migration.current_on, begin=False)
+            if must_migrate(current, head, self._auto_migrate):
+                await self._on_connection(_migration.migrate, begin=True)
             self._schema_ready.set()
 
     @asynccontextmanager
@@ -177,7 +334,8 @@ class AsyncSynergia:
                 await tx.messages.add(chat.id, MessageCreate(role="user", content="hi"),
                                       user_id="bob")
 
-        Commits when the block ends; rolls back, writing nothing, if it raises.
+        Commits when the block ends; rolls back, writing nothing, if it raises
+        or is cancelled (the rollback completes even then).
 
         Raises:
             SchemaOutOfDateError: The schema is not at head.
@@ -185,9 +343,58 @@ class AsyncSynergia:
                 commit failed.
         """
         await self.ensure_schema()
+        if self._threaded is not None:
+            async with self._threaded_transaction(self._threaded) as tx:
+                yield tx
+            return
+        assert self._async_engine is not None
         with translate_errors():
-            async with self._engine.connect() as connection, connection.begin():
+            async with self._async_engine.connect() as connection, connection.begin():
                 yield AsyncTransaction(bind_runner(connection), self._config)
+
+    @asynccontextmanager
+    async def _threaded_transaction(self, threaded: _Threaded) -> AsyncIterator[AsyncTransaction]:
+        engine = threaded.engine
+
+        def open_block() -> tuple[Connection, Transaction]:
+            with translate_errors():
+                connection = engine.connect()
+                try:
+                    return connection, connection.begin()
+                except BaseException:
+                    connection.close()
+                    raise
+
+        # The block's connection holds a permit from start to end, so the
+        # calls of other tasks never leave a thread waiting on the pool.
+        await threaded.hold()
+        try:
+            opening = asyncio.ensure_future(threaded.submit(open_block, permit=False))
+            try:
+                connection, block = await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                # Cancelled while the block was being opened: close it when it is.
+                def close_opened(task: asyncio.Future[tuple[Connection, Transaction]]) -> None:
+                    if not task.cancelled() and task.exception() is None:
+                        threaded.submit_nowait(lambda: _end_block(*task.result(), commit=False))
+
+                opening.add_done_callback(close_opened)
+                raise
+            try:
+                yield AsyncTransaction(_ThreadedTransaction(threaded, connection), self._config)
+            except BaseException:
+                # Shielded: even when the task is cancelled (again), the
+                # rollback runs to its end in its thread and the connection
+                # goes back to the pool.
+                await asyncio.shield(
+                    threaded.submit(lambda: _end_block(connection, block, commit=False), permit=False)
+                )
+                raise
+            await asyncio.shield(
+                threaded.submit(lambda: _end_block(connection, block, commit=True), permit=False)
+            )
+        finally:
+            threaded.unhold()
 
     async def health(self) -> Health:
         """Report the library's and the database's state. Never raises.
@@ -198,18 +405,18 @@ class AsyncSynergia:
         probed: tuple[str | None, float] | None = None
         failure: BaseException | None = None
         try:
-            async with self._engine.connect() as connection:
-                await connection.execution_options(**{READ_ONLY: True})
-                probed = await connection.run_sync(probe)
-                await connection.rollback()
+            probed = await self._on_connection(probe, begin=False)
         except Exception as exc:  # health reports every failure instead of raising
             failure = exc
-        return health_report(self._engine.dialect.name, self._started, probed, failure)
+        return health_report(self.sync_engine.dialect.name, self._started, probed, failure)
 
     async def close(self) -> None:
         """Release the connection pool (a host's own engine is left alone)."""
-        if self._owns_engine:
-            await self._engine.dispose()
+        if self._threaded is not None:
+            self._threaded.shutdown()
+            self._threaded.engine.dispose()
+        elif self._owns_engine and self._async_engine is not None:
+            await self._async_engine.dispose()
 
     async def __aenter__(self) -> AsyncSynergia:
         return self
@@ -223,5 +430,5 @@ class AsyncSynergia:
         await self.close()
 
     def __repr__(self) -> str:
-        url = self._engine.url.render_as_string(hide_password=True)
+        url = self.sync_engine.url.render_as_string(hide_password=True)
         return f"AsyncSynergia({url!r})"

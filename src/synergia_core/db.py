@@ -7,8 +7,10 @@ expects its own engines to be:
   transaction taken by SQLAlchemy rather than by the ``sqlite3`` module, and
   write transactions opened with ``BEGIN IMMEDIATE`` so that concurrent
   writers queue on the busy timeout instead of failing with "database is
-  locked" half-way through. The exact decimal aggregate used for money sums is
-  registered on every connection.
+  locked" half-way through; a unit of work of a single statement runs with
+  no ``BEGIN`` at all (:data:`AUTOCOMMIT`). An in-memory database has a pool
+  of exactly one connection, which callers take in turn. The exact decimal
+  aggregate used for money sums is registered on every connection.
 * PostgreSQL: psycopg 3, and a liveness check when a connection leaves the
   pool: a connection the server closed while it sat idle (a restart, an
   administrator's ``pg_terminate_backend``, an idle timeout) has a readable
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from synergia_core.errors import InvalidInputError
 
@@ -64,6 +66,16 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 READ_ONLY = "synergia_read_only"
 """Execution option: the transaction only reads (SQLite opens it with a
 deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``)."""
+
+AUTOCOMMIT = "synergia_autocommit"
+"""Execution option: run each statement in a transaction of its own (SQLite
+engines configured here then emit no ``BEGIN``; the driver commits each
+statement). Used for units of work that write at most one statement."""
+
+SQLITE_CONFIGURED = "synergia_sqlite_configured"
+"""Engine execution option set by :func:`configure_sqlite_engine`: the
+engine's connections run in the driver's autocommit mode and SQLAlchemy's
+transactions are begun by the ``begin`` listener installed there."""
 
 DECIMAL_SUM = "synergia_decimal_sum"
 """Name of the exact decimal SUM aggregate registered on SQLite connections."""
@@ -151,7 +163,9 @@ def create_async_engine(
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         memory = _is_memory(resolved)
         if memory:
-            kwargs.setdefault("poolclass", StaticPool)
+            from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+            _single_connection_pool(kwargs, AsyncAdaptedQueuePool)
         with _engine_errors(resolved):
             engine = sa_create_async_engine(
                 resolved, echo=echo, connect_args=connect_args, **kwargs
@@ -186,7 +200,7 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         connect_args.setdefault("check_same_thread", False)
         if _is_memory(resolved):
-            kwargs.setdefault("poolclass", StaticPool)
+            _single_connection_pool(kwargs, QueuePool)
         with _engine_errors(resolved):
             engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
@@ -221,6 +235,19 @@ def _engine_errors(url: URL) -> Iterator[None]:
         ) from exc
 
 
+def _single_connection_pool(kwargs: dict[str, Any], poolclass: type[Any]) -> None:
+    """An in-memory database lives in its one connection: every caller must
+    share it, one at a time. A queue pool of exactly one connection hands it
+    to one thread (or task) at a time; the others wait for it, as writers of
+    a file wait on the busy timeout, instead of using it concurrently (which
+    the sqlite3 module does not survive)."""
+    kwargs.setdefault("poolclass", poolclass)
+    if kwargs["poolclass"] is poolclass:
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_S)
+
+
 def _is_memory(url: URL) -> bool:
     database = url.database or ""
     return database in ("", ":memory:") or "mode=memory" in database
@@ -253,8 +280,12 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get(AUTOCOMMIT, False):
+            return
+        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
+
+    engine.update_execution_options(**{SQLITE_CONFIGURED: True})
 
 
 def _utc_session(url: URL, kwargs: dict[str, Any]) -> None:

@@ -25,8 +25,8 @@ from synergia_core.services import (
     ServiceConfig,
     UsageService,
     bind_scope,
-    transaction_scope,
 )
+from synergia_core.services._context import unit_of_work
 
 __all__ = ["Synergia", "Transaction"]
 
@@ -152,12 +152,15 @@ class Synergia:
             self._schema_ready.set()
 
     @contextmanager
-    def _call_scope(self, *, write: bool) -> Iterator[Repositories]:
-        self.ensure_schema()
+    def _call_scope(self, *, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+        # One call, one pooled connection, one unit of work: no transaction
+        # at all for reads and single-statement writes (see unit_of_work).
+        if not self._schema_ready.is_set():
+            self.ensure_schema()
         with (
             translate_errors(),
             self._engine.connect() as connection,
-            transaction_scope(connection)(write=write) as repos,
+            unit_of_work(connection, write=write, atomic=atomic) as repos,
         ):
             yield repos
 

@@ -173,6 +173,12 @@ class ModelRepository(Protocol):
         """Prices and state of a model, deleted ones included."""
         ...
 
+    def lock_name(self, provider: str, name: str) -> None:
+        """Hold a lock on a (provider, name) until the transaction ends, so
+        that checking the name is free and then taking it cannot race with
+        another writer doing the same (a no-op where writers never race)."""
+        ...
+
 
 class ChatRepository(Protocol):
     """Storage of chats, always scoped by their owner."""

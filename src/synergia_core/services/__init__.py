@@ -12,6 +12,7 @@ from synergia_core.services._context import (
     Scope,
     ServiceConfig,
     bind_scope,
+    connection_scope,
     transaction_scope,
 )
 from synergia_core.services.chats import ChatService
@@ -41,6 +42,7 @@ __all__ = [
     "ServiceConfig",
     "UsageService",
     "bind_scope",
+    "connection_scope",
     "transaction_scope",
 ]
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from synergia_core._translate import translate_errors
-from synergia_core.db import READ_ONLY
+from synergia_core.db import AUTOCOMMIT, READ_ONLY, SQLITE_CONFIGURED
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.tokens import TokenCounter, default_token_counter
@@ -22,7 +22,9 @@ __all__ = [
     "Scope",
     "ServiceConfig",
     "bind_scope",
+    "connection_scope",
     "transaction_scope",
+    "unit_of_work",
     "utc_now",
 ]
 
@@ -61,11 +63,18 @@ class Scope(Protocol):
     """Opens one unit of work and yields its repositories.
 
     ``write`` tells whether the work may write (SQLite takes the write lock
-    at ``BEGIN`` only then). Whether the scope commits is its own business:
-    the facade's scopes commit when the block ends, a host session's never do.
+    at ``BEGIN`` only then); ``atomic`` that it writes with more than one
+    statement, or relies on a lock held from one statement to the next, and
+    so needs a transaction. Work that writes at most one statement may run
+    without one: each statement is then atomic on its own, and the call
+    costs one round trip instead of three. Whether the scope commits is its
+    own business: the facade's scopes commit when the block ends, a host
+    session's never do.
     """
 
-    def __call__(self, *, write: bool) -> AbstractContextManager[Repositories]:
+    def __call__(
+        self, *, write: bool, atomic: bool = False
+    ) -> AbstractContextManager[Repositories]:
         """Open the unit of work."""
         ...
 
@@ -74,26 +83,62 @@ def bind_scope(bind: Connection | Session) -> Scope:
     """A scope running on a connection or session the caller owns (never commits)."""
 
     @contextmanager
-    def scope(*, write: bool) -> Iterator[Repositories]:
+    def scope(*, write: bool, atomic: bool = False) -> Iterator[Repositories]:
         with translate_errors():
             yield SqlRepositories(bind)
 
     return scope
 
 
-def transaction_scope(connection: Connection) -> Scope:
-    """A scope that runs each unit of work in a transaction of its own on
-    ``connection``, committed when the work ends and rolled back if it raises.
+_PG_AUTOCOMMIT: dict[str, object] = {"isolation_level": "AUTOCOMMIT"}
+_SQLITE_AUTOCOMMIT: dict[str, object] = {AUTOCOMMIT: True}
 
-    Read-only work opens a deferred transaction on SQLite; writes take the
-    write lock at ``BEGIN``.
+
+def _autocommit_options(connection: Connection) -> dict[str, object] | None:
+    """The execution options that run each statement on its own, if the
+    connection can: any PostgreSQL connection (the driver's autocommit),
+    and the SQLite connections of engines configured by synergia-core
+    (which already run the driver in autocommit mode and emit ``BEGIN``
+    themselves). ``None`` for others, whose work then runs in a transaction."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        return _PG_AUTOCOMMIT
+    if name == "sqlite" and connection.get_execution_options().get(SQLITE_CONFIGURED):
+        return _SQLITE_AUTOCOMMIT
+    return None
+
+
+@contextmanager
+def unit_of_work(connection: Connection, *, write: bool, atomic: bool) -> Iterator[Repositories]:
+    """One unit of work on a connection the caller holds, committed at the end.
+
+    Non-atomic work (reads, and writes of a single statement) runs in
+    autocommit when the connection allows it: no ``BEGIN``/``COMMIT`` round
+    trips. Atomic work runs in a transaction (``BEGIN IMMEDIATE`` on SQLite
+    for writes) committed when the block ends and rolled back if it raises.
     """
+    if not atomic:
+        options = _autocommit_options(connection)
+        if options is not None:
+            connection.execution_options(**options)
+            yield SqlRepositories(connection)
+            return
+    connection.execution_options(**{READ_ONLY: not write})
+    with connection.begin():
+        yield SqlRepositories(connection)
+
+
+def connection_scope(connection: Connection) -> Scope:
+    """A scope that runs each unit of work on ``connection`` as
+    :func:`unit_of_work` does, translating driver errors."""
 
     @contextmanager
-    def scope(*, write: bool) -> Iterator[Repositories]:
-        with translate_errors():
-            connection.execution_options(**{READ_ONLY: not write})
-            with connection.begin():
-                yield SqlRepositories(connection)
+    def scope(*, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+        with translate_errors(), unit_of_work(connection, write=write, atomic=atomic) as repos:
+            yield repos
 
     return scope
+
+
+transaction_scope = connection_scope
+"""Former name of :func:`connection_scope`."""

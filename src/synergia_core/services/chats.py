@@ -187,7 +187,7 @@ class ChatService(Service):
         """
         chat_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, atomic=True) as repos:
             if not repos.chats.purge(chat_id, user_id=user_id):
                 raise ChatNotFound(chat_id)
 

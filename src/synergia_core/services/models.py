@@ -111,7 +111,12 @@ class ModelService(Service):
             check_text(values.get(field), field)
         if "metadata" in values:
             check_json(values["metadata"], "metadata", max_chars=self._config.max_content_chars)
-        with self._scope(write=True) as repos:
+        renaming = "provider" in values or "name" in values
+        # A rename checks the new name under a lock on it, in a transaction,
+        # so two renames (or a rename and a create) racing for one name end
+        # in ModelAlreadyExists, never in a unique violation that would
+        # abort the caller's transaction on PostgreSQL.
+        with self._scope(write=True, atomic=renaming) as repos:
             current = repos.models.get(model_id)
             if current is None:
                 raise ModelNotFound(model_id)
@@ -124,6 +129,7 @@ class ModelService(Service):
             provider = values.get("provider", current.provider)
             name = values.get("name", current.name)
             if (provider, name) != (current.provider, current.name):
+                repos.models.lock_name(provider, name)
                 holder = repos.models.get_by_name(provider, name)
                 if holder is not None:
                     raise ModelAlreadyExists(provider, name)

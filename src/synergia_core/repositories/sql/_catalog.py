@@ -31,6 +31,15 @@ _PRICING_COLUMNS = (
 )
 
 
+# Advisory lock space of model names: (this key, hashtext of the name).
+_NAME_LOCK_SPACE = 0x5359_4E4D  # "SYNM"
+
+
+def _name_lock(provider: str, name: str) -> sa.ColumnElement[Any]:
+    key = sa.func.hashtext(sa.literal(provider) + "\x1f" + sa.literal(name))
+    return sa.func.pg_advisory_xact_lock(sa.literal(_NAME_LOCK_SPACE), key)
+
+
 class SqlModelRepository:
     """:class:`~synergia_core.repositories.protocols.ModelRepository` on SQLAlchemy Core.
 
@@ -48,13 +57,27 @@ class SqlModelRepository:
         values["deleted_at"] = None
         dialect = self._connection.dialect.name
         statement: Any
-        if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
             # ON CONFLICT on the partial unique index: a duplicate is reported as
             # "no row", without an IntegrityError that would abort a PostgreSQL
-            # transaction the caller may still want to use.
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            # transaction the caller may still want to use. The name's lock
+            # (see lock_name), taken in the same statement, makes a rename
+            # racing for the name wait and then see this row.
+            lock = sa.select(_name_lock(model.provider, model.name).label("locked")).subquery()
+            columns = list(values)
             statement = (
-                insert(models)
+                postgresql.insert(models)
+                .from_select(
+                    columns,
+                    sa.select(
+                        *(sa.literal(values[c], models.c[c].type) for c in columns)
+                    ).select_from(lock),
+                )
+                .on_conflict_do_nothing(index_elements=["provider", "name"], index_where=_LIVE)
+            )
+        elif dialect == "sqlite":
+            statement = (
+                sqlite.insert(models)
                 .values(values)
                 .on_conflict_do_nothing(index_elements=["provider", "name"], index_where=_LIVE)
             )
@@ -119,6 +142,12 @@ class SqlModelRepository:
             .returning(models.c.id)
         )
         return self._connection.execute(statement).first() is not None
+
+    def lock_name(self, provider: str, name: str) -> None:
+        """On PostgreSQL, a transaction-scoped advisory lock on the name
+        (SQLite has one writer at a time: nothing to do)."""
+        if self._connection.dialect.name == "postgresql":
+            self._connection.execute(sa.select(_name_lock(provider, name)))
 
     def pricing(self, model_id: uuid.UUID) -> ModelPricing | None:
         """Prices and state of a model, deleted ones included."""

@@ -21,7 +21,6 @@ from synergia_core.repositories.sql._rows import (
 from synergia_core.repositories.sql._statements import (
     APPEND_GENERIC,
     APPEND_POSTGRESQL,
-    BUMP_CHAT,
     MESSAGE_BY_ID,
     NEWEST,
     NEWEST_BEFORE,
@@ -59,13 +58,14 @@ class SqlMessageRepository:
     def append(self, message: NewMessage, *, now: dt.datetime) -> MessageRead | None:
         """Append a message to its chat (see the protocol).
 
-        On PostgreSQL one statement does it all (see
-        :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`).
-        Elsewhere two, whatever the chat's size: an ``INSERT ... SELECT`` that
-        reads the next ``seq`` and the current leaf from the chat row (taking
-        SQLite's write lock, held to the commit), then the ``UPDATE`` of the
-        counters and the leaf. Either way concurrent writers queue on the
-        lock and never share a position or a parent.
+        One statement, whatever the chat's size. On PostgreSQL it locks the
+        chat row, bumps it and inserts (see
+        :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`);
+        on SQLite an ``INSERT ... SELECT`` reads the next ``seq`` and the
+        current leaf from the chat row under the database's write lock, and
+        the schema's trigger bumps the counters and moves the leaf in the same
+        statement. Either way concurrent writers queue on the lock and never
+        share a position or a parent, and no transaction is needed around it.
         """
         values = shallow_dict(message)
         del values["under_current_leaf"]
@@ -90,9 +90,6 @@ class SqlMessageRepository:
         if row is None:
             return None
         values["seq"], values["parent_id"] = row
-        self._connection.execute(
-            BUMP_CHAT, params(chat_id=message.chat_id, now=now, leaf=message.id)
-        )
         return message_from_row(values)
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:

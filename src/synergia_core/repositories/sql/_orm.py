@@ -20,6 +20,13 @@ Design notes:
   SQLite batch migrations order-dependent. The services maintain it.
 * ``synergia_chats.activity_at`` is the last message time, else the creation
   time: the sort key of chat lists, indexed with the owner for keyset pages.
+* Reads select the ``metadata`` of chats and messages as ``NULLIF(metadata,
+  '{}')``: most rows have none, and the database's ``NULL`` costs no JSON
+  decoding (see ``_rows.py``).
+* On SQLite a trigger (:data:`SQLITE_APPEND_TRIGGER`, created by migration
+  0003) bumps a chat's counters and moves its current leaf when a message is
+  inserted, so an append is a single ``INSERT`` there, atomic on its own.
+  PostgreSQL does the same in the append's one statement instead.
 """
 
 from __future__ import annotations
@@ -39,7 +46,15 @@ from synergia_core.repositories.sql._types import (
     UTCDateTime,
 )
 
-__all__ = ["NAMING_CONVENTION", "Base", "Chat", "Message", "Model", "metadata"]
+__all__ = [
+    "NAMING_CONVENTION",
+    "SQLITE_APPEND_TRIGGER",
+    "Base",
+    "Chat",
+    "Message",
+    "Model",
+    "metadata",
+]
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
@@ -48,6 +63,23 @@ NAMING_CONVENTION: dict[str, str] = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+SQLITE_APPEND_TRIGGER = """
+CREATE TRIGGER synergia_messages_append AFTER INSERT ON synergia_messages
+BEGIN
+    UPDATE synergia_chats
+    SET message_count = message_count + 1,
+        last_message_at = NEW.created_at,
+        activity_at = NEW.created_at,
+        updated_at = NEW.created_at,
+        current_message_id = NEW.id
+    WHERE id = NEW.chat_id;
+END
+"""
+"""SQLite: what appending a message does to its chat, in the insert's own
+statement. A migration that rebuilds ``synergia_messages`` on SQLite drops it
+and must create it again (and must not rebuild ``synergia_chats`` with
+foreign keys on: dropping it would cascade to every message)."""
 
 ROLES = ("system", "user", "assistant", "tool")
 STATUSES = ("pending", "streaming", "complete", "failed", "cancelled")

@@ -44,9 +44,23 @@ models: sa.Table = Model.__table__  # type: ignore[assignment]
 chats: sa.Table = Chat.__table__  # type: ignore[assignment]
 messages: sa.Table = Message.__table__  # type: ignore[assignment]
 
+
+
+def _read_column(table: sa.Table, name: str) -> sa.ColumnElement[Any]:
+    """A column as reads select it. ``metadata`` is empty in most rows, so it
+    comes back as ``NULLIF(metadata, '{}')``: the database compares, and the
+    driver returns ``None`` instead of decoding a JSON document per row (an
+    untyped ``'{}'`` takes the column's type, ``jsonb`` on PostgreSQL)."""
+    column = table.c[name]
+    if name != "metadata":
+        return column
+    empty: sa.ColumnElement[Any] = sa.literal_column("'{}'")
+    return sa.func.nullif(column, empty, type_=column.type).label(name)
+
+
 MODEL_COLUMNS = tuple(models.c[name] for name in ModelRead.model_fields)
-CHAT_COLUMNS = tuple(chats.c[name] for name in ChatRead.model_fields)
-MESSAGE_COLUMNS = tuple(messages.c[name] for name in MessageRead.model_fields)
+CHAT_COLUMNS = tuple(_read_column(chats, name) for name in ChatRead.model_fields)
+MESSAGE_COLUMNS = tuple(_read_column(messages, name) for name in MessageRead.model_fields)
 
 
 _ROLES = {role.value: role for role in Role}
@@ -87,10 +101,13 @@ def model_from_row(row: RowMapping | Mapping[str, Any]) -> ModelRead:
 
 def chat_from_row(row: RowMapping | Mapping[str, Any]) -> ChatRead:
     """A :class:`ChatRead` from a row selected with :data:`CHAT_COLUMNS`."""
-    return trusted(ChatRead, dict(row), _CHAT_FIELDS)
+    values = dict(row)
+    if values["metadata"] is None:
+        values["metadata"] = {}
+    return trusted(ChatRead, values, _CHAT_FIELDS)
 
 
-_MESSAGE_NAMES = tuple(column.key for column in MESSAGE_COLUMNS)
+_MESSAGE_NAMES = tuple(str(column.key) for column in MESSAGE_COLUMNS)
 
 
 def message_from_tuple(row: Row[Any]) -> MessageRead:
@@ -107,6 +124,8 @@ def message_from_row(row: RowMapping | Mapping[str, Any]) -> MessageRead:
 def _message(values: dict[str, Any]) -> MessageRead:
     values["role"] = _ROLES[values["role"]]
     values["status"] = _STATUSES[values["status"]]
+    if values["metadata"] is None:
+        values["metadata"] = {}
     tool_calls = values["tool_calls"]
     if tool_calls is not None:
         values["tool_calls"] = [ToolCall.model_construct(**call) for call in tool_calls]

@@ -25,7 +25,6 @@ from synergia_core.repositories.sql._rows import (
 __all__ = [
     "APPEND_GENERIC",
     "APPEND_POSTGRESQL",
-    "BUMP_CHAT",
     "CHATS_AFTER",
     "CHATS_FIRST",
     "MESSAGE_BY_ID",
@@ -69,13 +68,13 @@ _OWNED_LIVE_CHAT = sa.and_(
 
 
 def _append_generic(under_current_leaf: bool) -> sa.Insert:
-    """The insert of the two-statement append (SQLite and the rest).
+    """The append on SQLite: one ``INSERT ... SELECT``.
 
     It reads the chat row it appends to: the next ``seq`` is the chat's
-    ``message_count + 1`` and the default parent its current leaf. It is the
-    transaction's first write, so on SQLite it holds the write lock from
-    here to the commit and nobody can touch the chat in between; then
-    :data:`BUMP_CHAT` updates the counters and the leaf.
+    ``message_count + 1`` and the default parent its current leaf. SQLite
+    runs the statement under its write lock, and the schema's trigger
+    (:data:`~synergia_core.repositories.sql._orm.SQLITE_APPEND_TRIGGER`)
+    updates the counters and the leaf within it.
     """
     parent = (
         chats.c.current_message_id
@@ -98,20 +97,7 @@ def _append_generic(under_current_leaf: bool) -> sa.Insert:
 
 
 APPEND_GENERIC = {flag: _append_generic(flag) for flag in (True, False)}
-"""The insert of the two-statement append, by ``under_current_leaf``."""
-
-BUMP_CHAT = (
-    sa.update(chats)
-    .where(chats.c.id == _CHAT)
-    .values(
-        message_count=chats.c.message_count + 1,
-        last_message_at=_NOW,
-        activity_at=_NOW,
-        updated_at=_NOW,
-        current_message_id=_param("leaf", chats.c.current_message_id),
-    )
-)
-"""Bump a chat's counters and make the new message its current leaf."""
+"""The append on SQLite, by ``under_current_leaf``."""
 
 
 def _append_postgresql(under_current_leaf: bool) -> sa.Insert:
