@@ -17,7 +17,7 @@ from sqlalchemy.pool import QueuePool
 
 from synergia_core import _migration
 from synergia_core._facade import health_report, must_migrate, probe
-from synergia_core._translate import translate_errors
+from synergia_core._translate import checked_out, checked_out_async, translate_errors
 from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
 from synergia_core.schemas import Health
 from synergia_core.services._async import (
@@ -70,7 +70,7 @@ class _PerCall:
     async def __call__(self, work: Callable[[Scope], T]) -> T:
         await self._owner.ensure_schema()
         with translate_errors():
-            async with self._engine.connect() as connection:
+            async with checked_out_async(self._engine) as connection:
 
                 def run(sync_connection: Connection) -> T:
                     return work(connection_scope(sync_connection))
@@ -129,7 +129,7 @@ class _Threaded:
         await self._owner.ensure_schema()
 
         def run() -> T:
-            with translate_errors(), self.engine.connect() as connection:
+            with translate_errors(), checked_out(self.engine) as connection:
                 return work(connection_scope(connection))
 
         return await self.submit(run)
@@ -276,7 +276,7 @@ class AsyncSynergia:
             def run() -> T:
                 with translate_errors():
                     if begin:
-                        with engine.begin() as connection:
+                        with checked_out(engine) as connection, connection.begin():
                             return function(connection)
                     with _migration.connect(engine, read_only=True) as connection:
                         return function(connection)
@@ -284,7 +284,7 @@ class AsyncSynergia:
             return await self._threaded.submit(run)
         assert self._async_engine is not None
         with translate_errors():
-            async with self._async_engine.connect() as connection:
+            async with checked_out_async(self._async_engine) as connection:
                 if begin:
                     async with connection.begin():
                         return await connection.run_sync(function)
@@ -349,7 +349,10 @@ class AsyncSynergia:
             return
         assert self._async_engine is not None
         with translate_errors():
-            async with self._async_engine.connect() as connection, connection.begin():
+            async with (
+                checked_out_async(self._async_engine) as connection,
+                connection.begin(),
+            ):
                 yield AsyncTransaction(bind_runner(connection), self._config)
 
     @asynccontextmanager
@@ -386,13 +389,15 @@ class AsyncSynergia:
                 # Shielded: even when the task is cancelled (again), the
                 # rollback runs to its end in its thread and the connection
                 # goes back to the pool.
-                await asyncio.shield(
-                    threaded.submit(lambda: _end_block(connection, block, commit=False), permit=False)
+                rollback = threaded.submit(
+                    lambda: _end_block(connection, block, commit=False), permit=False
                 )
+                await asyncio.shield(rollback)
                 raise
-            await asyncio.shield(
-                threaded.submit(lambda: _end_block(connection, block, commit=True), permit=False)
+            committing = threaded.submit(
+                lambda: _end_block(connection, block, commit=True), permit=False
             )
+            await asyncio.shield(committing)
         finally:
             threaded.unhold()
 

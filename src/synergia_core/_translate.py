@@ -9,10 +9,12 @@ always with ``raise ... from`` so the original stays on ``__cause__``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
 
 from synergia_core.errors import (
     ConcurrentUpdateError,
@@ -23,7 +25,10 @@ from synergia_core.errors import (
     SynergiaError,
 )
 
-__all__ = ["constraint_name", "translate_errors"]
+__all__ = ["checked_out", "checked_out_async", "constraint_name", "translate_errors"]
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +77,54 @@ def _translate(error: sa_exc.SQLAlchemyError) -> SynergiaError:
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
-    """Translate SQLAlchemy and driver errors raised in the block into ours."""
+    """Translate SQLAlchemy and driver errors raised in the block into ours.
+
+    Besides driver errors: a connection whose transaction was lost (the
+    server closed it mid-block) raises :class:`DatabaseUnavailableError` on
+    every later use, instead of SQLAlchemy's ``PendingRollbackError`` or
+    ``ResourceClosedError``.
+    """
     try:
         yield
     except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
         translated = _translate(error)
         logger.debug("translated %s into %s", type(error).__name__, type(translated).__name__)
         raise translated from error
+    except (sa_exc.PendingRollbackError, sa_exc.ResourceClosedError) as error:
+        raise DatabaseUnavailableError(
+            f"the database connection was lost; the transaction is gone: {error}"
+        ) from error
+
+
+def _pool_gave_up(error: sa_exc.InvalidRequestError) -> DatabaseUnavailableError:
+    # The pool replaces a connection found dead at checkout a few times, then
+    # gives up with InvalidRequestError("This connection is closed").
+    return DatabaseUnavailableError(f"database unavailable: no live connection ({error})")
+
+
+@contextmanager
+def checked_out(engine: Engine) -> Iterator[Connection]:
+    """``engine.connect()``, with the pool giving up on dead connections
+    (a server closing connections as fast as they open) reported as
+    :class:`DatabaseUnavailableError` rather than as SQLAlchemy's
+    ``InvalidRequestError``."""
+    try:
+        connection = engine.connect()
+    except sa_exc.InvalidRequestError as error:
+        raise _pool_gave_up(error) from error
+    with connection:
+        yield connection
+
+
+@asynccontextmanager
+async def checked_out_async(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """:func:`checked_out` for an asyncio engine."""
+    manager = engine.connect()
+    try:
+        connection = await manager.__aenter__()
+    except sa_exc.InvalidRequestError as error:
+        raise _pool_gave_up(error) from error
+    try:
+        yield connection
+    finally:
+        await manager.__aexit__(None, None, None)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
 from synergia_core._facade import health_report, must_migrate, probe
-from synergia_core._translate import translate_errors
+from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import Health
@@ -159,7 +159,7 @@ class Synergia:
             self.ensure_schema()
         with (
             translate_errors(),
-            self._engine.connect() as connection,
+            checked_out(self._engine) as connection,
             unit_of_work(connection, write=write, atomic=atomic) as repos,
         ):
             yield repos
@@ -182,7 +182,7 @@ class Synergia:
                 commit failed.
         """
         self.ensure_schema()
-        with translate_errors(), self._engine.connect() as connection, connection.begin():
+        with translate_errors(), checked_out(self._engine) as connection, connection.begin():
             yield Transaction(bind_scope(connection), self._config)
 
     # ------------------------------------------------------------------ health

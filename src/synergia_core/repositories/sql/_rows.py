@@ -45,7 +45,6 @@ chats: sa.Table = Chat.__table__  # type: ignore[assignment]
 messages: sa.Table = Message.__table__  # type: ignore[assignment]
 
 
-
 def _read_column(table: sa.Table, name: str) -> sa.ColumnElement[Any]:
     """A column as reads select it. ``metadata`` is empty in most rows, so it
     comes back as ``NULLIF(metadata, '{}')``: the database compares, and the
