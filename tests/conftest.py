@@ -24,6 +24,12 @@ from sqlalchemy.pool import NullPool
 from synergia_core import ServiceConfig, Synergia, migrate
 from synergia_core.db import resolve_url
 from tests.facades import open_facade
+from tests.pgserver import (  # noqa: F401 (fixtures: private servers for any test)
+    pg_sandbox,
+    private_pg,
+    private_pgbouncer,
+    private_replication,
+)
 
 PG_ADMIN_URL = os.environ.get(
     "SYNERGIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,6 +14,11 @@ On PostgreSQL, :func:`migrate` and :func:`downgrade` first take a
 transaction-scoped advisory lock, so processes that migrate one database at
 once run one after the other; the later ones find the schema at head and do
 nothing. On SQLite the write lock taken by ``BEGIN IMMEDIATE`` does the same.
+
+Both may run inside a host's own Alembic revision
+(``synergia_core.migrate(op.get_bind(), "0002")``): the host's ``alembic.op``
+and ``alembic.context`` are left as they were, and the host's transaction is
+neither committed nor closed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import alembic.context
+import alembic.op
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -157,12 +164,32 @@ def _move(target: Target, step: Callable[[Config, str], None], revision: str) ->
     with connect(target) as connection:
         _lock(connection)
         before = current_on(connection)
-        step(_config(connection), revision)
+        with _alembic_proxies_kept():
+            step(_config(connection), revision)
         after = current_on(connection)
     if before != after:
         logger.info(
             "moved synergia-core schema from %s to %s", before or "<empty>", after or "<empty>"
         )
+
+
+@contextmanager
+def _alembic_proxies_kept() -> Iterator[None]:
+    """Leave ``alembic.op`` and ``alembic.context`` serving what they served before.
+
+    Alembic serves ``from alembic import op, context`` through module-level
+    proxies that a run installs when it starts and removes when it ends. Run
+    inside a host's own revision, our run would remove the host's: the host's
+    next revision would find ``op`` empty and its run would fail half-way.
+    The proxies found on entry are installed again on exit.
+    """
+    saved = [getattr(module, "_proxy", None) for module in (alembic.context, alembic.op)]
+    try:
+        yield
+    finally:
+        for proxy in saved:
+            if proxy is not None:
+                proxy._install_proxy()
 
 
 def current_on(connection: Connection) -> str | None:

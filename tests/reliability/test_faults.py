@@ -1,19 +1,22 @@
-"""Faults on PostgreSQL: connections killed mid-call, a server restart, timeouts.
+"""Faults on PostgreSQL: connections killed mid-call, a server stop and a crash, timeouts.
 
 A connection is killed with ``pg_terminate_backend`` from another session at
 a chosen statement, the way an administrator, a failover or an OOM killer
 would. The call must raise DatabaseUnavailableError, leave nothing behind, and
-the next call must succeed on a fresh connection.
+the next call must succeed on a fresh connection. Only the test's own
+backends, in the test's own database, are ever killed on the shared server.
+
+Faults that stop or crash the whole server run on a private server this
+module starts for itself (``private_pg``, tests/pgserver.py), never on the
+shared one.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +31,11 @@ from synergia_core import (
     Synergia,
     current_revision,
     head_revision,
+    migrate,
 )
 from synergia_core.db import create_engine
 from tests.conftest import PG_ADMIN_URL, PostgresServer
+from tests.pgserver import PgServer
 from tests.reliability.snapshot import snapshot
 
 
@@ -39,8 +44,6 @@ def pg_url(postgres: PostgresServer) -> Iterator[str]:
     """A migrated PostgreSQL database of this test's own."""
     url = postgres.create_database()
     rendered = url.render_as_string(hide_password=False)
-    from synergia_core import migrate
-
     migrate(rendered)
     try:
         yield rendered
@@ -48,12 +51,23 @@ def pg_url(postgres: PostgresServer) -> Iterator[str]:
         postgres.drop_database(url)
 
 
-def terminate(pid: int) -> None:
-    """Kill a backend from another session and wait until it is gone."""
+def terminate(pid: int, database: str) -> None:
+    """Kill one backend of ``database`` from another session and wait until it is gone.
+
+    The ``datname`` condition makes sure only a connection of the test's own
+    database can be killed on the shared server.
+    """
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
-            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed = connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid = :pid AND datname = :database"
+                ),
+                {"pid": pid, "database": database},
+            ).scalar_one_or_none()
+            assert killed, f"backend {pid} is not a connection to {database}"
             for _ in range(200):
                 alive = connection.execute(
                     sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
@@ -74,7 +88,8 @@ def kill_at(engine: sa.Engine, matches: Callable[[str], bool]) -> Iterator[list[
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not killed and matches(statement):
             killed.append(statement)
-            terminate(cursor.connection.info.backend_pid)
+            info = cursor.connection.info
+            terminate(info.backend_pid, info.dbname)
 
     sa.event.listen(engine, "before_cursor_execute", before)
     try:
@@ -165,8 +180,8 @@ def test_idle_pooled_connections_killed_are_replaced_without_an_error(pg_url: st
     with Synergia(pg_url) as sy:
         chat = sy.chats.create(ChatCreate(user_id="alice"))
         with sy.engine.connect() as connection:
-            pid = connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
-        terminate(pid)  # now idle in the pool, and dead
+            info = connection.connection.dbapi_connection.info  # type: ignore[union-attr]
+        terminate(info.backend_pid, info.dbname)  # now idle in the pool, and dead
         for _ in range(3):
             sy.messages.add(chat.id, MessageCreate(role="user", content="x"), user_id="alice")
         assert sy.chats.get(chat.id, user_id="alice").message_count == 3
@@ -196,50 +211,57 @@ def test_statement_timeout_is_a_typed_error(pg_url: str) -> None:
     engine.dispose()
 
 
-def _cluster() -> list[str]:
-    pg_ctlcluster = shutil.which("pg_ctlcluster")
-    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
-    if pg_ctlcluster is None or not versions:
-        pytest.fail("the restart test needs pg_ctlcluster and /etc/postgresql (the CI machine)")
-    return [pg_ctlcluster, "--skip-systemctl-redirect", versions[-1].name, "main"]
+@pytest.fixture
+def private_url(private_pg: PgServer) -> Iterator[str]:
+    """A migrated database of this test's own on the module's private server."""
+    name = f"faults_{secrets.token_hex(4)}"
+    url = private_pg.create_database(name)
+    migrate(url)
+    try:
+        yield url
+    finally:
+        if not private_pg.is_running():  # a failed test may leave it down
+            private_pg.start()
+        private_pg.drop_database(name)
 
 
-def _server(action: str) -> None:
-    subprocess.run(
-        [*_cluster(), action, *(["-m", "fast"] if action == "stop" else [])],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
-def _wait_ready() -> None:
-    for _ in range(300):
-        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError("PostgreSQL did not come back")
-
-
-@pytest.mark.slow
-def test_server_restart_while_the_facade_is_open(pg_url: str) -> None:
-    with Synergia(pg_url) as sy:
+def test_server_stopped_while_the_facade_is_open(private_pg: PgServer, private_url: str) -> None:
+    with Synergia(private_url) as sy:
         chat = sy.chats.create(ChatCreate(user_id="alice"))
         sy.messages.add(chat.id, MessageCreate(role="user", content="before"), user_id="alice")
-        _server("stop")
-        try:
+        with private_pg.stopped():
             for _ in range(3):  # calls fail cleanly while it is down
                 with pytest.raises(DatabaseUnavailableError):
                     sy.messages.add(
                         chat.id, MessageCreate(role="user", content="down"), user_id="alice"
                     )
             assert sy.health().status == "unhealthy"
-        finally:
-            _server("start")
-            _wait_ready()
         # and work again after, in the same process, without a restart
         after = sy.messages.add(
             chat.id, MessageCreate(role="user", content="after"), user_id="alice"
         )
         assert after.seq == 2
+        assert sy.health().status == "healthy"
+
+
+def test_server_crash_inside_a_transaction_block(private_pg: PgServer, private_url: str) -> None:
+    """An immediate shutdown (no checkpoint, crash recovery) mid-transaction loses the block."""
+    with Synergia(private_url) as sy:
+        chat = sy.chats.create(ChatCreate(user_id="bob"))
+        before = snapshot(private_url)
+
+        def unit_of_work() -> None:
+            with sy.transaction() as tx:
+                tx.messages.add(chat.id, MessageCreate(role="user", content="one"), user_id="bob")
+                private_pg.crash()
+                tx.messages.add(chat.id, MessageCreate(role="user", content="two"), user_id="bob")
+
+        try:
+            with pytest.raises(DatabaseUnavailableError):
+                unit_of_work()
+        finally:
+            private_pg.start()  # crash recovery
+        assert snapshot(private_url) == before
+        message = sy.messages.add(chat.id, MessageCreate(role="user", content="ok"), user_id="bob")
+        assert message.seq == 1
         assert sy.health().status == "healthy"
