@@ -833,6 +833,43 @@ def test_usage_totals_and_breakdowns(client: TestClient) -> None:
     assert_error(client.get(f"{API}/usage/breakdown"), 422, "invalid_request")
 
 
+# ---------------------------------------------------------------------------- chat page
+
+
+def names_another_site(text: str) -> bool:
+    """Whether a file of the page refers to another site (the SVG namespace aside)."""
+    text = text.replace("http://www.w3.org/2000/svg", "")
+    return "http://" in text or "https://" in text or "//cdn" in text
+
+
+def test_the_chat_page_is_served_with_its_files(client: TestClient) -> None:
+    page = client.get("/", headers={"X-User-Id": ""})  # the page asks for the user itself
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Synergia chat</title>" in page.text
+    assert not names_another_site(page.text)
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self';" in policy  # no inline script, nothing from elsewhere
+    for name, kind in (
+        ("app.js", "javascript"),
+        ("api.js", "javascript"),
+        ("chart.js", "javascript"),
+        ("app.css", "text/css"),
+        ("favicon.svg", "image/svg+xml"),
+    ):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200, name
+        assert kind in asset.headers["content-type"], name
+        assert asset.headers["cache-control"] == "no-cache"
+        assert f"static/{name}" in page.text or name in {"api.js", "chart.js"}
+        assert not names_another_site(asset.text), name
+    assert_error(client.get("/static/nothing.js"), 404, "not_found")
+    schema = client.get(f"{API}/openapi.json").json()
+    assert "/" not in schema["paths"]
+    assert not any(path.startswith("/static") for path in schema["paths"])
+
+
 # ------------------------------------------------------------------------ error mapping
 
 ERRORS: list[tuple[Exception, int, str]] = [
