@@ -5,7 +5,8 @@ import { formatCost } from "./api.js";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 300;
 const HEIGHT = 150;
-const PAD = { top: 10, right: 4, bottom: 22, left: 54 };
+const PAD = { top: 10, right: 4, bottom: 22 };
+const LABEL_CHAR = 6; // width of one axis-label character, roughly (10.5px font)
 const EMPTY_BAR = 1.5; // a day without spend still shows where it is
 const DAY_MS = 86_400_000;
 
@@ -43,10 +44,10 @@ function niceCeiling(value) {
   return 10 * power;
 }
 
-/** An axis label: enough decimals to tell the ticks apart, and no more. */
+/** An axis label, exact: ticks are multiples of a half "round" number (3 digits at most). */
 function axisLabel(value, step) {
   if (value === 0) return "$0";
-  const decimals = Math.min(12, Math.max(0, 1 - Math.floor(Math.log10(step))));
+  const decimals = Math.min(14, Math.max(0, 2 - Math.floor(Math.log10(step))));
   return `$${value.toFixed(decimals).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")}`;
 }
 
@@ -62,7 +63,12 @@ export function costChart(rows, days) {
   const byDay = new Map(rows.map((row) => [String(row.key), row]));
   const costs = days.map((day) => Number(byDay.get(day)?.cost ?? 0));
   const top = niceCeiling(Math.max(...costs));
-  const plotWidth = WIDTH - PAD.left - PAD.right;
+  const ticks = [0, 0.5, 1].map((fraction) => ({
+    fraction,
+    label: axisLabel(top * fraction, top / 2),
+  }));
+  const left = 10 + LABEL_CHAR * Math.max(...ticks.map((tick) => tick.label.length));
+  const plotWidth = WIDTH - left - PAD.right;
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotWidth / days.length;
   const barWidth = Math.max(2, slot * 0.62);
@@ -90,15 +96,11 @@ export function costChart(rows, days) {
   );
 
   const grid = svg("g", { class: "chart__grid" });
-  for (const fraction of [0, 0.5, 1]) {
+  for (const { fraction, label } of ticks) {
     const y = PAD.top + plotHeight * (1 - fraction);
     grid.append(
-      svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y, y2: y }),
-      svg(
-        "text",
-        { x: PAD.left - 6, y: y + 3.5, "text-anchor": "end", class: "chart__axis" },
-        axisLabel(top * fraction, top / 2),
-      ),
+      svg("line", { x1: left, x2: WIDTH - PAD.right, y1: y, y2: y }),
+      svg("text", { x: left - 6, y: y + 3.5, "text-anchor": "end", class: "chart__axis" }, label),
     );
   }
   chart.append(grid);
@@ -106,7 +108,7 @@ export function costChart(rows, days) {
   const bars = svg("g", { class: "chart__bars" });
   days.forEach((day, index) => {
     const row = byDay.get(day);
-    const x = PAD.left + slot * index + (slot - barWidth) / 2;
+    const x = left + slot * index + (slot - barWidth) / 2;
     const cost = costs[index];
     const height = cost > 0 ? Math.max(2, (cost / top) * plotHeight) : EMPTY_BAR;
     const bar = svg("rect", {
@@ -136,7 +138,7 @@ export function costChart(rows, days) {
         svg(
           "text",
           {
-            x: (last ? WIDTH - PAD.right : PAD.left + slot * index + slot / 2).toFixed(2),
+            x: (last ? WIDTH - PAD.right : left + slot * index + slot / 2).toFixed(2),
             y: HEIGHT - 6,
             "text-anchor": last ? "end" : "middle",
             class: "chart__axis",
