@@ -5,7 +5,8 @@ database, exactly as ``make serve`` runs it; headless Chromium (the OS
 package, driven by Selenium through the OS package's chromedriver) loads the
 page and uses it as a person would: typing, pressing Enter, clicking. The
 tests skip only when no Chromium is installed; ``.ci/run`` installs it, so CI
-never skips them. Screenshots land in ``tests/artifacts/`` (ignored by git).
+never skips them. ``SYNERGIA_CHROMIUM`` and ``SYNERGIA_CHROMEDRIVER`` name
+other binaries. Screenshots land in ``tests/artifacts/`` (ignored by git).
 """
 
 from __future__ import annotations
@@ -296,6 +297,9 @@ def test_a_conversation_streams_branches_and_switches(
     assert reply.find_element(By.CSS_SELECTOR, ".message__cost").text == f"${echo_cost(5, 5)}"
     assert "5 in · 5 out tokens" in reply.find_element(By.CSS_SELECTOR, ".message__meta").text
     assert active_id(driver) == "composer-input"  # focus stays in the message box
+    assert by_id(driver, "announcer").get_attribute("textContent") == (
+        "Echo replied: Plan three days in Rome"  # read out once to screen readers
+    )
     assert by_id(driver, "chat-title").text == "Plan three days in Rome"
     current = driver.find_element(By.CSS_SELECTOR, '.chat-item[aria-current="page"]')
     assert current.find_element(By.CSS_SELECTOR, ".chat-item__title").text == (

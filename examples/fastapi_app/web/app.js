@@ -146,6 +146,11 @@ function toast(text, action) {
   toastTimer = setTimeout(hideToast, action ? 10000 : 6000);
 }
 
+/** Says something to screen readers once (a finished reply), without moving focus. */
+function announce(text) {
+  $("announcer").textContent = text;
+}
+
 function showError(error) {
   if (error instanceof ApiError) toast(error.message);
   else toast(`Something went wrong: ${error.message}`);
@@ -680,8 +685,14 @@ async function streamReply(path, { replacing = null } = {}) {
       } else if (event === "done" || event === "cancelled") {
         if (state.stream === stream) state.stream = null;
         showStreamed(data);
+        announce(
+          event === "done"
+            ? `${roleLabel(data)} replied: ${data.content}`
+            : `Reply stopped: ${data.content}`,
+        );
       } else if (event === "error") {
         toast(`The reply failed: ${data.detail}`);
+        announce(`The reply failed: ${data.detail}`);
       }
     }
   } catch (error) {
