@@ -289,7 +289,8 @@ def test_a_conversation_streams_branches_and_switches(
         "assistant: Plan three days in Rome",
     ]
     seen: list[str] = driver.execute_script("return window.replyTexts")
-    assert len(seen) >= 4, seen  # token by token ...
+    # Token by token: partial texts first (how many depends on the machine's load) ...
+    assert len(seen) >= 2, seen
     assert seen[-1] == "Plan three days in Rome"
     assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(seen)), seen
     reply = messages(driver)[1]
@@ -378,7 +379,7 @@ def test_the_stop_button_cancels_a_streaming_reply(
     driver = browser
     open_page(driver, live)
     add_echo_model(driver)
-    long_message = " ".join(f"word{index}" for index in range(60))  # about 5 s of streaming
+    long_message = " ".join(f"word{index}" for index in range(150))  # 12 s to stream whole
     send(driver, long_message)
     stop = by_id(driver, "stop")
     wait_for(driver, lambda d: stop.is_displayed(), "the stop button")
@@ -401,7 +402,7 @@ def test_the_stop_button_cancels_a_streaming_reply(
     reply = driver.find_element(By.CSS_SELECTOR, '.message--assistant[data-status="cancelled"]')
     assert reply.find_element(By.CSS_SELECTOR, ".tag").text == "Stopped"
     shown = reply.find_element(By.CSS_SELECTOR, ".message__content").text
-    assert 3 <= len(shown.split()) < 60
+    assert 3 <= len(shown.split()) < 150
     assert long_message.startswith(shown)
     wait_for(driver, lambda d: by_id(d, "send").is_displayed(), "the send button")
     assert active_id(driver) == "composer-input"
