@@ -261,7 +261,7 @@ def test_every_route_but_health_needs_a_user(client: TestClient) -> None:
                 response = client.request(method, url, headers=headers)
                 assert_error(response, 401, "unauthorized")
             checked += 1
-    assert checked == 25
+    assert checked == 27
 
 
 def test_users_see_only_their_own_chats(client: TestClient) -> None:
@@ -604,6 +604,80 @@ def test_regenerate(client: TestClient) -> None:
     assert_error(client.post(f"{API}/messages/{missing}/regenerate"), 404, "message_not_found")
 
 
+def test_conversation_is_the_thread_with_siblings(client: TestClient) -> None:
+    gpt = create_model(client)
+    chat = create_chat(client, model_id=gpt["id"], title="Rome")
+    url = f"{API}/chats/{chat['id']}/conversation"
+    assert body(client.get(url), 200) == {"chat": chat, "messages": []}
+
+    question = add_message(client, chat["id"], role="user", content="one two")
+    first = parse_sse(client.post(f"{API}/chats/{chat['id']}/replies").text)[-1][1]
+    view = body(client.get(url), 200)  # no branches: no sibling queries, same answer
+    assert view["chat"]["message_count"] == 2
+    assert [(e["message"]["id"], e["sibling_ids"]) for e in view["messages"]] == [
+        (question["id"], [question["id"]]),
+        (first["id"], [first["id"]]),
+    ]
+    assert view["messages"][1]["message"] == first
+
+    second = parse_sse(client.post(f"{API}/messages/{first['id']}/regenerate").text)[-1][1]
+    edited = body(client.post(f"{API}/messages/{question['id']}/edit", json={"content": "3"}), 201)
+    view = body(client.get(url), 200)
+    assert [(e["message"]["id"], e["sibling_ids"]) for e in view["messages"]] == [
+        (edited["id"], [question["id"], edited["id"]]),
+    ]
+    body(client.post(f"{API}/messages/{question['id']}/select"), 200)
+    view = body(client.get(url), 200)
+    assert view["chat"]["current_message_id"] == second["id"]
+    assert [(e["message"]["id"], e["sibling_ids"]) for e in view["messages"]] == [
+        (question["id"], [question["id"], edited["id"]]),
+        (second["id"], [first["id"], second["id"]]),
+    ]
+
+    assert_error(client.get(url, headers=BOB), 404, "chat_not_found")
+    assert_error(client.get(f"{API}/chats/{uuid.uuid4()}/conversation"), 404, "chat_not_found")
+    client.delete(f"{API}/chats/{chat['id']}")
+    assert_error(client.get(url), 404, "chat_not_found")
+
+
+def test_cancel_stops_a_streaming_reply(client: TestClient, settings: Settings) -> None:
+    gpt = create_model(client)
+    chat = create_chat(client, model_id=gpt["id"])
+    add_message(client, chat["id"], role="user", content="a b c")
+    with Synergia(settings.SYNERGIA_DATABASE_URL) as sy:  # a reply being written elsewhere
+        reply = sy.messages.start(chat["id"], user_id="alice")
+        sy.messages.append(reply.id, "a", user_id="alice")
+    url = f"{API}/messages/{reply.id}/cancel"
+    assert_error(client.post(url, headers=BOB), 404, "message_not_found")
+    cancelled = body(client.post(url), 200)
+    assert (cancelled["id"], cancelled["status"], cancelled["content"]) == (
+        str(reply.id),
+        "cancelled",
+        "a",
+    )
+    assert body(client.get(f"{API}/messages/{reply.id}"), 200) == cancelled
+    assert_error(client.post(url), 409, "invalid_state")  # not streaming any more
+    assert_error(client.post(f"{API}/messages/{uuid.uuid4()}/cancel"), 404, "message_not_found")
+
+
+def test_a_reply_cancelled_meanwhile_ends_with_a_cancelled_event(db_url: str) -> None:
+    async def scenario() -> None:
+        async with AsyncSynergia(db_url) as sy:
+            reply, prompt = await start_reply(sy)
+            events = reply_events(sy, reply, prompt, EchoModel(), "alice")
+            seen = [await anext(events), await anext(events)]  # start, then "a"
+            await sy.messages.cancel(reply.id, user_id="alice")  # the stop button
+            seen += [event async for event in events]
+            names = [name for name, _ in parse_sse("".join(seen))]
+            assert names == ["start", "delta", "cancelled"]
+            stopped = parse_sse(seen[-1])[0][1]
+            assert (stopped["status"], stopped["content"]) == ("cancelled", "a")
+            stored = await sy.messages.get(reply.id, user_id="alice")
+            assert (stored.status, stored.content) == (MessageStatus.cancelled, "a")
+
+    asyncio.run(scenario())
+
+
 class RefusedChunkModel(EchoModel):
     """Streams a chunk, then one the library refuses (a NUL character)."""
 
@@ -757,6 +831,43 @@ def test_usage_totals_and_breakdowns(client: TestClient) -> None:
         client.get(f"{API}/usage/breakdown", params={"by": "week"}), 422, "invalid_request"
     )
     assert_error(client.get(f"{API}/usage/breakdown"), 422, "invalid_request")
+
+
+# ---------------------------------------------------------------------------- chat page
+
+
+def names_another_site(text: str) -> bool:
+    """Whether a file of the page refers to another site (the SVG namespace aside)."""
+    text = text.replace("http://www.w3.org/2000/svg", "")
+    return "http://" in text or "https://" in text or "//cdn" in text
+
+
+def test_the_chat_page_is_served_with_its_files(client: TestClient) -> None:
+    page = client.get("/", headers={"X-User-Id": ""})  # the page asks for the user itself
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Synergia chat</title>" in page.text
+    assert not names_another_site(page.text)
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self';" in policy  # no inline script, nothing from elsewhere
+    for name, kind in (
+        ("app.js", "javascript"),
+        ("api.js", "javascript"),
+        ("chart.js", "javascript"),
+        ("app.css", "text/css"),
+        ("favicon.svg", "image/svg+xml"),
+    ):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200, name
+        assert kind in asset.headers["content-type"], name
+        assert asset.headers["cache-control"] == "no-cache"
+        assert f"static/{name}" in page.text or name in {"api.js", "chart.js"}
+        assert not names_another_site(asset.text), name
+    assert_error(client.get("/static/nothing.js"), 404, "not_found")
+    schema = client.get(f"{API}/openapi.json").json()
+    assert "/" not in schema["paths"]
+    assert not any(path.startswith("/static") for path in schema["paths"])
 
 
 # ------------------------------------------------------------------------ error mapping
@@ -1007,6 +1118,6 @@ def test_the_api_keeps_its_schema(settings: Settings) -> None:
                 run_cases(negative, NEGATIVE_EXAMPLES, sent)
     finally:
         shutdown_lifespans()
-    assert len(operations) == 26
+    assert len(operations) == 28
     assert set(sent) == {operation.label for operation in operations}
     assert 150 <= len(sent) <= 200, len(sent)

@@ -4,6 +4,8 @@ Serve it from the repository root with::
 
     .venv/bin/uvicorn --factory examples.fastapi_app.app:create_app
 
+and open http://127.0.0.1:8000/ for the chat page (``page.py``).
+
 ``create_app()`` reads :class:`~examples.fastapi_app.settings.Settings` from
 the environment (and ``examples/fastapi_app/.env``); tests pass their own.
 """
@@ -21,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from examples.fastapi_app.echo import EchoModel
 from examples.fastapi_app.errors import install_error_handlers
 from examples.fastapi_app.logging_config import app_logging
+from examples.fastapi_app.page import install_chat_page
 from examples.fastapi_app.routes import api_router
 from examples.fastapi_app.settings import API_PREFIX, Settings
 from synergia_core import AsyncSynergia, DatabaseUnavailableError, __version__
@@ -103,4 +106,5 @@ def create_app(settings: Settings | None = None, synergia: AsyncSynergia | None 
         )
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
+    install_chat_page(app)
     return app

@@ -6,11 +6,13 @@ A reply is streamed as named events, each with a JSON ``data`` line::
     event: delta    data: {"content": " word"}   one chunk, in order
     event: done     data: MessageRead   the finished message, with usage and cost
     event: error    data: {"error": code, "detail": message}   the reply failed
+    event: cancelled  data: MessageRead   stopped through POST /messages/{id}/cancel
 
 Errors found before the reply starts (unknown chat, disabled model ...) are
 ordinary JSON error responses; once the stream is open, an ``error`` event
 ends it and the message is marked ``failed`` (its partial text kept). A
-client that disconnects leaves the message ``cancelled``.
+client that disconnects leaves the message ``cancelled``; one that stops the
+reply with ``/cancel`` (a stop button) gets a last ``cancelled`` event.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from starlette.types import Receive, Scope, Send
 
 from examples.fastapi_app.echo import EchoModel
 from examples.fastapi_app.errors import error_code
-from synergia_core import AsyncSynergia, MessageRead, SynergiaError
+from synergia_core import (
+    AsyncSynergia,
+    InvalidStateError,
+    MessageRead,
+    MessageStatus,
+    SynergiaError,
+)
 
 __all__ = [
     "SSE_RESPONSE",
@@ -67,7 +75,9 @@ def _event_schema(event: str, content_schema: dict[str, Any]) -> dict[str, Any]:
 
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The reply, as Server-Sent Events: start, delta..., done (or error).",
+        "description": (
+            "The reply, as Server-Sent Events: start, delta..., done (or error, or cancelled)."
+        ),
         "content": {
             "text/event-stream": {
                 "itemSchema": {
@@ -76,6 +86,7 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
                         _event_schema("delta", ReplyDelta.model_json_schema()),
                         _event_schema("done", {"$ref": "#/components/schemas/MessageRead"}),
                         _event_schema("error", {"$ref": "#/components/schemas/ErrorBody"}),
+                        _event_schema("cancelled", {"$ref": "#/components/schemas/MessageRead"}),
                     ]
                 }
             }
@@ -100,6 +111,17 @@ async def _settle(action: Awaitable[MessageRead], what: str) -> None:
             logger.warning("could not mark the reply %s: %s", what, exc)
 
 
+async def _cancelled_elsewhere(
+    sy: AsyncSynergia, reply: MessageRead, user_id: str
+) -> MessageRead | None:
+    """The reply, if another request (``POST /messages/{id}/cancel``) cancelled it."""
+    try:
+        current = await sy.messages.get(reply.id, user_id=user_id)
+    except SynergiaError:
+        return None
+    return current if current.status is MessageStatus.cancelled else None
+
+
 async def reply_events(
     sy: AsyncSynergia,
     reply: MessageRead,
@@ -107,12 +129,15 @@ async def reply_events(
     model: EchoModel,
     user_id: str,
 ) -> AsyncGenerator[str, None]:
-    """The events of a reply, as SSE text: ``start``, ``delta``..., ``done`` or ``error``.
+    """The events of a reply, as SSE text: ``start``, ``delta``..., then ``done``,
+    ``error`` or ``cancelled``.
 
     Each chunk is stored (``append``) before it is sent; the reply is finished
     with the model's usage, failed (with an ``error`` event) when something
     goes wrong, and cancelled if the generator is closed early (the client
-    went away).
+    went away). When another request cancels the reply meanwhile, the next
+    write is refused; the events then end with ``cancelled`` and the message
+    as it was stopped.
     """
     chunks: list[str] = []
     try:
@@ -124,6 +149,15 @@ async def reply_events(
         usage = model.usage(prompt, "".join(chunks))
         done = await sy.messages.finish(reply.id, user_id=user_id, usage=usage)
     except Exception as exc:  # the chat was deleted meanwhile, a chunk was refused, a bug ...
+        stopped = (
+            await _cancelled_elsewhere(sy, reply, user_id)
+            if isinstance(exc, InvalidStateError)
+            else None
+        )
+        if stopped is not None:
+            logger.info("reply %s stopped after %d chunks", reply.id, len(chunks))
+            yield sse_event("cancelled", stopped)
+            return
         code, detail = (
             (error_code(exc), exc.message)
             if isinstance(exc, SynergiaError)

@@ -15,7 +15,7 @@ from examples.fastapi_app.errors import error_responses
 from examples.fastapi_app.streaming import SSE_RESPONSE, reply_stream
 from synergia_core import ChatRead, MessageCreate, MessageRead, Page
 
-__all__ = ["MessageEdit", "ReplyRequest", "router"]
+__all__ = ["Conversation", "MessageEdit", "ReplyRequest", "ThreadEntry", "router"]
 
 router = APIRouter(tags=["messages"], responses=error_responses(401, 422, 503))
 
@@ -34,6 +34,22 @@ class ReplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_id: uuid.UUID | None = None
+
+
+class ThreadEntry(BaseModel):
+    """A message of the current thread, with the alternatives a chat UI switches between."""
+
+    message: MessageRead
+    sibling_ids: list[uuid.UUID]
+    """The message and its siblings (edits, regenerations) in creation order; the
+    message's place in it is the ``2`` of a ``< 2/3 >`` switcher."""
+
+
+class Conversation(BaseModel):
+    """What a chat page shows: the chat, and its current thread with the siblings."""
+
+    chat: ChatRead
+    messages: list[ThreadEntry]
 
 
 @router.get(
@@ -85,6 +101,33 @@ async def get_thread(
     ``limit`` keeps only the last messages of the path.
     """
     return await sy.messages.thread(chat_id, user_id=user, leaf_id=leaf_id, limit=limit)
+
+
+@router.get(
+    "/chats/{chat_id}/conversation", responses=error_responses(404), response_model=Conversation
+)
+async def get_conversation(chat_id: uuid.UUID, user: CurrentUser, sy: Sy) -> Conversation:
+    """The chat and its current thread, each message with its siblings' ids.
+
+    One request for a chat page: ``thread`` plus ``siblings`` of each message.
+    The library has no batched "siblings of a whole thread" call, so when the
+    chat has branches this asks for the siblings message by message; a chat
+    without branches (every message on the thread) needs no such query.
+    """
+    thread = await sy.messages.thread(chat_id, user_id=user)
+    # Read after the thread: a message added in between can only make the count
+    # larger, which costs the sibling queries, never a missed branch.
+    chat = await sy.chats.get(chat_id, user_id=user)
+    if chat.message_count <= len(thread):  # every message is on the thread: no branches
+        return Conversation(
+            chat=chat,
+            messages=[ThreadEntry(message=message, sibling_ids=[message.id]) for message in thread],
+        )
+    entries = []
+    for message in thread:
+        siblings = await sy.messages.siblings(message.id, user_id=user)
+        entries.append(ThreadEntry(message=message, sibling_ids=[s.id for s in siblings]))
+    return Conversation(chat=chat, messages=entries)
 
 
 @router.post(
@@ -171,3 +214,17 @@ async def regenerate_message(
     reply = await sy.messages.regenerate(message_id, user_id=user, model_id=model_id)
     prompt = await sy.messages.context(reply.chat_id, user_id=user)
     return reply_stream(sy, reply, prompt, model, user)
+
+
+@router.post(
+    "/messages/{message_id}/cancel", responses=error_responses(404, 409), response_model=MessageRead
+)
+async def cancel_message(message_id: uuid.UUID, user: CurrentUser, sy: Sy) -> MessageRead:
+    """Stop a reply being streamed (a chat UI's stop button): it is kept, ``cancelled``,
+    with the text streamed so far.
+
+    The stream that was writing it ends with a ``cancelled`` event. 409
+    ``invalid_state`` when the message is not streaming (already complete,
+    failed or cancelled).
+    """
+    return await sy.messages.cancel(message_id, user_id=user)
