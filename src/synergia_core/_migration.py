@@ -39,6 +39,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from synergia_core._translate import checked_out
 from synergia_core.db import READ_ONLY, create_engine
 
 __all__ = [
@@ -115,7 +116,7 @@ def connect(target: Target, *, read_only: bool = False) -> Iterator[Connection]:
 
 @contextmanager
 def _begin(engine: Engine, *, read_only: bool) -> Iterator[Connection]:
-    with engine.connect() as connection:
+    with checked_out(engine) as connection:
         if read_only:
             connection.execution_options(**{READ_ONLY: True})
         with connection.begin():
