@@ -11,8 +11,9 @@ Pages: ``README.md``, ``CONTRIBUTING.md``, ``docs/*.md`` and the examples'
   trailing spaces ignored. Prints without ``#>`` are not checked.
 * A block whose first line is ``# needs PostgreSQL...`` runs against a new
   PostgreSQL database of its page (the test server of ``tests/conftest.py``):
-  every ``postgresql://...`` string literal in it is replaced by that
-  database's URL.
+  in every ``"postgresql://..."`` string literal of the block, what follows
+  the scheme (``postgresql://``, ``postgresql+psycopg://`` ...) is replaced by
+  that database's user, host and name.
 * Code that cannot run (shell commands, excerpts, output) goes in ```bash,
   ```sh or ```text blocks; any other fence language is refused, so no Python
   block escapes the test.
@@ -54,7 +55,7 @@ PAGES = sorted(
 RUN = "python"
 NOT_RUN = ("bash", "sh", "text")
 POSTGRES_MARKER = re.compile(r"#\s*needs PostgreSQL\b", re.IGNORECASE)
-POSTGRES_LITERAL = re.compile(r"""(["'])postgres(?:ql)?(?:\+\w+)?://[^"'\s]*\1""")
+POSTGRES_LITERAL = re.compile(r"""(?P<quote>["'])(?P<scheme>postgres(?:ql)?(?:\+\w+)?://)[^"'\s]*(?P=quote)""")
 EXPECTED = "#>"
 PRINT_HOOK = "__docs_print__"
 
@@ -180,7 +181,9 @@ class PageRun:
     def run(self, block: Block) -> None:
         code = block.code
         if block.needs_postgres:
-            code = POSTGRES_LITERAL.sub(lambda _: repr(self._postgres_url()), code)
+            code = POSTGRES_LITERAL.sub(
+                lambda found: repr(found["scheme"] + self._postgres_url().split("://", 1)[1]), code
+            )
         try:
             tree = ast.parse(code, filename=str(block.page), feature_version=(3, 10))
         except SyntaxError as exc:
