@@ -33,13 +33,12 @@ import sys
 import textwrap
 import tokenize
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
 from synergia_core import AsyncSynergia, Synergia
 from synergia_core.db import URL_ENV_VAR
@@ -56,7 +55,9 @@ PAGES = sorted(
 RUN = "python"
 NOT_RUN = ("bash", "sh", "text")
 POSTGRES_MARKER = re.compile(r"#\s*needs PostgreSQL\b", re.IGNORECASE)
-POSTGRES_LITERAL = re.compile(r"""(?P<quote>["'])(?P<scheme>postgres(?:ql)?(?:\+\w+)?://)[^"'\s]*(?P=quote)""")
+POSTGRES_LITERAL = re.compile(
+    r"""(?P<quote>["'])(?P<scheme>postgres(?:ql)?(?:\+\w+)?://)[^"'\s]*(?P=quote)"""
+)
 EXPECTED = "#>"
 PRINT_HOOK = "__docs_print__"
 
@@ -121,7 +122,9 @@ def _expectations(block: Block, tree: ast.Module) -> dict[int, Expectation]:
     calls = sorted(
         (node.lineno, node.col_offset)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
     )
     found: dict[int, Expectation] = {}
     tokens = tokenize.generate_tokens(io.StringIO(block.code).readline)
@@ -134,7 +137,9 @@ def _expectations(block: Block, tree: ast.Module) -> dict[int, Expectation]:
             raise AssertionError(f"{block.where}: a {EXPECTED} comment before any print()")
         owner = owners[-1]
         text = token.string[len(EXPECTED) :]
-        expectation = found.setdefault(_call_id(owner), Expectation(block.first_line + owner[0] - 1))
+        expectation = found.setdefault(
+            _call_id(owner), Expectation(block.first_line + owner[0] - 1)
+        )
         expectation.lines.append(text[1:] if text.startswith(" ") else text)
     return found
 
@@ -169,7 +174,7 @@ class PageRun:
         self.output: dict[tuple[int, int], list[str]] = {}
         self._block = 0
         self._postgres = postgres
-        self.postgres_url: str | None = None
+        self._database: URL | None = None
 
     def _print(self, call_id: int, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("file") not in (None, sys.stdout):
@@ -204,11 +209,11 @@ class PageRun:
             )
 
     def _postgres_url(self) -> str:
-        if self.postgres_url is None:
+        """The URL of the page's PostgreSQL database, created on first use."""
+        if self._database is None:
             assert self._postgres is not None
-            url = self._postgres.create_database().set(drivername="postgresql")
-            self.postgres_url = url.render_as_string(hide_password=False)
-        return self.postgres_url
+            self._database = self._postgres.create_database()
+        return self._database.render_as_string(hide_password=False)
 
     def close(self) -> None:
         """Close what the page left open (a page may end with a facade in use)."""
@@ -221,10 +226,8 @@ class PageRun:
                 value.dispose()
         self.namespace.clear()
         sys.modules.pop(self.name, None)
-        if self.postgres_url is not None and self._postgres is not None:
-            from sqlalchemy.engine import make_url
-
-            self._postgres.drop_database(make_url(self.postgres_url))
+        if self._database is not None and self._postgres is not None:
+            self._postgres.drop_database(self._database)
 
 
 def python_blocks(page: Path) -> list[Block]:
@@ -235,11 +238,11 @@ RUNNABLE_PAGES = [page for page in PAGES if python_blocks(page)]
 
 
 @pytest.fixture
-def page_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def page_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A new working directory, without the database URL variable."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(URL_ENV_VAR, raising=False)
-    yield tmp_path
+    return tmp_path
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=shown)
@@ -263,9 +266,10 @@ def test_page_passes_pyflakes(page: Path) -> None:
     for block in python_blocks(page):
         for offset, line in enumerate(block.code.rstrip("\n").split("\n")):
             lines[block.first_line - 1 + offset] = line
+    pyflakes = ["check", "--no-cache", "--isolated", "--select", "F", "--ignore", "F811"]
+    stdin = ["--output-format", "concise", "--stdin-filename", f"{shown(page)}.py", "-"]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "F", "--ignore", "F811"]
-        + ["--output-format", "concise", "--stdin-filename", f"{shown(page)}.py", "-"],
+        [sys.executable, "-m", "ruff", *pyflakes, *stdin],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -310,6 +314,6 @@ def test_the_harness_checks_prints(tmp_path: Path) -> None:
     first, second = python_blocks(page)
     run = PageRun(page, None)
     run.run(first)
-    with pytest.raises(AssertionError, match=r"page.md:13: the print shows \['3'\] but printed"):
+    with pytest.raises(AssertionError, match=r"page.md:14: the print shows \['3'\] but printed"):
         run.run(second)
     run.close()
