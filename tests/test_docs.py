@@ -17,6 +17,8 @@ Pages: ``README.md``, ``CONTRIBUTING.md``, ``docs/*.md`` and the examples'
 * Code that cannot run (shell commands, excerpts, output) goes in ```bash,
   ```sh or ```text blocks; any other fence language is refused, so no Python
   block escapes the test.
+* The pages also run one after another in one shared directory, as a reader
+  trying them all in one folder would.
 * Each page's Python, joined, passes pyflakes (``ruff --select F``): no
   undefined or unused names. Redefinitions are allowed: a section may be a
   self-contained example that imports again what an earlier one did.
@@ -257,6 +259,21 @@ def test_page_runs(page: Path, page_dir: Path, request: pytest.FixtureRequest) -
             run.run(block)
     finally:
         run.close()
+
+
+def test_pages_run_one_after_another_in_one_directory(
+    page_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    """A reader who runs every page in one folder never trips over an earlier page's
+    files (a second ``ModelAlreadyExists`` on a shared ``chats.db``)."""
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    for page in RUNNABLE_PAGES:
+        run = PageRun(page, postgres)
+        try:
+            for block in python_blocks(page):
+                run.run(block)
+        finally:
+            run.close()
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=shown)
