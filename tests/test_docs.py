@@ -19,6 +19,8 @@ Pages: ``README.md``, ``CONTRIBUTING.md``, ``docs/*.md`` and the examples'
   block escapes the test.
 * The pages also run one after another in one shared directory, as a reader
   trying them all in one folder would.
+* Blocks parse as Python 3.10 and use none of the 3.11+ standard library
+  names of ``NEWER_THAN_310`` (``datetime.UTC`` ...).
 * Each page's Python, joined, passes pyflakes (``ruff --select F``): no
   undefined or unused names. Redefinitions are allowed: a section may be a
   self-contained example that imports again what an earlier one did.
@@ -60,6 +62,14 @@ POSTGRES_MARKER = re.compile(r"#\s*needs PostgreSQL\b", re.IGNORECASE)
 POSTGRES_LITERAL = re.compile(
     r"""(?P<quote>["'])(?P<scheme>postgres(?:ql)?(?:\+\w+)?://)[^"'\s]*(?P=quote)"""
 )
+NEWER_THAN_310 = {
+    "datetime": {"UTC"},
+    "typing": {"Self", "LiteralString", "Never", "assert_never", "reveal_type"},
+    "asyncio": {"TaskGroup", "timeout", "Runner"},
+    "enum": {"StrEnum"},
+    "tomllib": {"*"},
+}
+"""Standard library names the docs may not use: the package supports Python 3.10."""
 EXPECTED = "#>"
 PRINT_HOOK = "__docs_print__"
 
@@ -150,6 +160,25 @@ def _call_id(position: tuple[int, int]) -> int:
     return position[0] * 10_000 + position[1]
 
 
+def _refuse_names_newer_than_310(block: Block, tree: ast.Module) -> None:
+    for node in ast.walk(tree):
+        used: list[tuple[str, str]] = []
+        if isinstance(node, ast.ImportFrom) and node.module in NEWER_THAN_310:
+            used = [(node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            used = [(alias.name, "*") for alias in node.names]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            used = [(node.value.id, node.attr)]
+        for module, name in used:
+            newer = NEWER_THAN_310.get(module, set())
+            if name in newer or "*" in newer:
+                line = block.first_line + getattr(node, "lineno", 1) - 1
+                raise AssertionError(
+                    f"{shown(block.page)}:{line}: {module}.{name} needs Python 3.11+ "
+                    "(the package supports 3.10)"
+                )
+
+
 class _HookPrints(ast.NodeTransformer):
     """``print(...)`` -> ``__docs_print__(<call id>, ...)``."""
 
@@ -196,6 +225,7 @@ class PageRun:
             tree = ast.parse(code, filename=str(block.page), feature_version=(3, 10))
         except SyntaxError as exc:
             raise AssertionError(f"{block.where}: not Python 3.10: {exc}") from exc
+        _refuse_names_newer_than_310(block, tree)
         expectations = _expectations(block, tree)
         tree = _HookPrints().visit(tree)
         ast.increment_lineno(tree, block.first_line - 1)
@@ -303,6 +333,24 @@ def test_every_block_says_whether_it_runs(page: Path) -> None:
             f"{block.where}: a ```{block.language} block: use ```python (it runs in the tests) "
             f"or one of {', '.join(NOT_RUN)} (it does not)"
         )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from datetime import UTC",
+        "import datetime\nprint(datetime.UTC)",
+        "import tomllib",
+        "from typing import Self",
+    ],
+)
+def test_the_harness_refuses_names_newer_than_python_310(tmp_path: Path, code: str) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(f"```python\n{code}\n```\n")
+    run = PageRun(page, None)
+    with pytest.raises(AssertionError, match=r"needs Python 3\.11\+"):
+        run.run(python_blocks(page)[0])
+    run.close()
 
 
 def test_the_harness_checks_prints(tmp_path: Path) -> None:
