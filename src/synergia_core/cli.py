@@ -177,7 +177,7 @@ def _existing_database(url: URL) -> URL:
     database = url.database or ""
     if database in ("", ":memory:"):
         return url
-    path = Path(database).expanduser().resolve()
+    path = Path(database).resolve()  # as SQLite sees it: relative to the working directory
     if not path.is_file():
         raise _CommandError(f"no database at {path}")
     return url
