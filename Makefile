@@ -7,8 +7,8 @@ PY := $(VENV)/bin/python
 BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
 PIP_FLAGS ?= --quiet --disable-pip-version-check
-SERVE_HOST ?= 127.0.0.1
-SERVE_PORT ?= 8000
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
 .PHONY: help demo serve test lint typecheck pytest cov bench bench-quick migration clean
@@ -31,9 +31,9 @@ demo: $(BASE_STAMP) ## run the quickstart on the embedded SQLite default (in a n
 	rm -rf .demo && mkdir .demo
 	cd .demo && $(abspath $(PY)) ../examples/quickstart.py
 
-serve: $(DEV_STAMP) ## serve the FastAPI example and its chat page on http://127.0.0.1:8000/
-	@echo "Chat page: http://$(SERVE_HOST):$(SERVE_PORT)/  (API docs: http://$(SERVE_HOST):$(SERVE_PORT)/api/v1/docs; Ctrl+C stops)"
-	$(PY) -m uvicorn --factory examples.fastapi_app.app:create_app --host $(SERVE_HOST) --port $(SERVE_PORT)
+serve: $(DEV_STAMP) ## serve the FastAPI example and its chat page on http://127.0.0.1:8000/ (make serve PORT=8080)
+	@echo "Chat page: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/v1/docs; Ctrl+C stops)"
+	$(PY) -m uvicorn --factory examples.fastapi_app.app:create_app --host $(HOST) --port $(PORT)
 
 test: lint typecheck pytest ## ruff, mypy --strict and the whole suite on SQLite and PostgreSQL
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -171,6 +174,54 @@ def test_bad_urls_are_invalid_input(url: str) -> None:
         AsyncSynergia(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://u@h/d",
+        "postgresql+asyncpg://u@h/d",
+        "mysql://u@h/d",
+        "mysql+pymysql://u@h/d",
+        "sqlite+pysqlcipher:///x.db",
+    ],
+)
+def test_other_drivers_are_refused_naming_the_supported_ones(url: str) -> None:
+    from synergia_core import AsyncSynergia, InvalidInputError
+
+    scheme = url.split("://")[0] + "://"
+    for attempt in (lambda: Synergia(url), lambda: AsyncSynergia(url), lambda: migrate(url)):
+        with pytest.raises(InvalidInputError) as caught:
+            attempt()
+        assert caught.value.field == "url"
+        assert str(caught.value) == (
+            f"unsupported database URL scheme {scheme!r}: synergia-core supports sqlite://, "
+            "sqlite+pysqlite://, postgresql:// and postgresql+psycopg:// "
+            "(psycopg 3, sync and asyncio alike)"
+        )
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///x.db", "sqlite+pysqlite:///x.db", "postgres://u@h/d", "postgresql://u@h/d"]
+)
+def test_the_supported_drivers(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Synergia(url).close()  # no I/O: nothing connects
+
+
 def test_a_missing_driver_names_what_to_install() -> None:
-    with pytest.raises(ImportError, match="not installed"):
-        Synergia("postgresql+asyncpg://u@h/d")
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["psycopg"] = None  # as if the 'postgres' extra were not installed
+        from synergia_core import Synergia
+        try:
+            Synergia("postgresql://u@h/d")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not installed" in result.stdout
+    assert "pip install 'synergia-core[postgres]'" in result.stdout

@@ -960,18 +960,45 @@ def test_docs_are_off_in_production(
 def test_logging_is_configured_while_the_app_runs(app: FastAPI, settings: Settings) -> None:
     root = logging.getLogger()
     handlers_before = list(root.handlers)
-    level_before = logging.getLogger("uvicorn").level
+    level_before = logging.getLogger("uvicorn.access").level
     with TestClient(app):
-        assert logging.getLogger("uvicorn").level == logging.WARNING
         assert logging.getLogger("uvicorn.access").level == logging.WARNING
+        assert logging.getLogger("alembic").level == logging.WARNING
+        # uvicorn's start-up lines say where the app is served: not held back.
+        assert logging.getLogger("uvicorn.error").level != logging.WARNING
         added = [h for h in root.handlers if h not in handlers_before]
         assert len(added) == 2
         logging.getLogger("examples.test").info("hello from the test")
     assert root.handlers == handlers_before
-    assert logging.getLogger("uvicorn").level == level_before
+    assert logging.getLogger("uvicorn.access").level == level_before
     log = (settings.LOG_DIR / LOG_FILE_NAME).read_text()
     assert "examples.fastapi_app.app - INFO - synergia-core" in log
     assert "examples.test - INFO - hello from the test" in log
+
+
+def test_each_request_is_logged(app: FastAPI, settings: Settings) -> None:
+    with TestClient(app) as client:
+        assert client.get(f"{API}/health").status_code == 200
+        assert client.get(f"{API}/chats?limit=2", headers=ALICE).status_code == 200
+        assert client.get(f"{API}/chats").status_code == 401
+        chat = body(client.post(f"{API}/chats", json={"title": "t"}, headers=ALICE), 201)
+        assert client.get(f"{API}/chats/{chat['id']}/nope", headers=ALICE).status_code == 404
+    lines = [
+        line.split(" - ", 3)[3]
+        for line in (settings.LOG_DIR / LOG_FILE_NAME).read_text().splitlines()
+        if " - examples.fastapi_app.access - INFO - " in line
+    ]
+    expected = [
+        f'"GET {API}/health HTTP/1.1" 200',
+        f'"GET {API}/chats?limit=2 HTTP/1.1" 200',
+        f'"GET {API}/chats HTTP/1.1" 401',
+        f'"POST {API}/chats HTTP/1.1" 201',
+        f'"GET {API}/chats/{chat["id"]}/nope HTTP/1.1" 404',
+    ]
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(f"testclient:50000 - {start} ("), line
+        assert line.endswith(" ms)"), line
 
 
 # ------------------------------------------------------------------ settings, echo model

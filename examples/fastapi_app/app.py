@@ -1,6 +1,7 @@
 """The FastAPI app: synergia-core behind the original backend's ``/api/v1``.
 
-Serve it from the repository root with::
+Serve it from the repository root with ``make serve`` (``make serve
+PORT=8080`` for another port), or::
 
     .venv/bin/uvicorn --factory examples.fastapi_app.app:create_app
 
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from examples.fastapi_app.access_log import AccessLogMiddleware
 from examples.fastapi_app.echo import EchoModel
 from examples.fastapi_app.errors import install_error_handlers
 from examples.fastapi_app.logging_config import app_logging
@@ -49,9 +51,10 @@ def create_app(settings: Settings | None = None, synergia: AsyncSynergia | None 
             when it stops: its owner closes it).
 
     Returns:
-        The app. Its lifespan configures logging, opens the database and
-        migrates it; if the database is unreachable at start-up, the app
-        still starts, reports 503 on ``/health`` and migrates on first use.
+        The app. Every request is logged (``access_log``). Its lifespan
+        configures logging, opens the database and migrates it; if the
+        database is unreachable at start-up, the app still starts, reports
+        503 on ``/health`` and migrates on first use.
     """
     settings = settings if settings is not None else Settings()
 
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, synergia: AsyncSynergia | None 
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(AccessLogMiddleware)  # added last: outermost, so it sees every request
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     install_chat_page(app)

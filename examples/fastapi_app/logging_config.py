@@ -22,9 +22,7 @@ MAX_BYTES = 10 * 1024 * 1024
 BACKUP_COUNT = 3
 
 NOISY_LOGGERS = (
-    "uvicorn",
-    "uvicorn.access",
-    "uvicorn.error",
+    "uvicorn.access",  # the app logs each request itself (access_log.py), to app.log too
     "watchfiles",
     "httpx",
     "httpcore",
@@ -32,7 +30,9 @@ NOISY_LOGGERS = (
     "asyncio",
     "alembic",
 )
-"""Loggers held at WARNING whatever ``LOG_LEVEL`` says."""
+"""Loggers held at WARNING whatever ``LOG_LEVEL`` says. uvicorn's own start-up
+lines (``Uvicorn running on http://...``) are not among them: they say where
+the app is served."""
 
 
 @contextmanager

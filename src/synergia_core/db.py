@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_URL",
+    "SUPPORTED_DRIVERS",
     "URL_ENV_VAR",
     "create_async_engine",
     "create_engine",
@@ -80,6 +81,11 @@ transactions are begun by the ``begin`` listener installed there."""
 DECIMAL_SUM = "synergia_decimal_sum"
 """Name of the exact decimal SUM aggregate registered on SQLite connections."""
 
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+"""The URL schemes synergia-core accepts (``postgres://`` too, as ``postgresql://``)."""
+
+_ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+psycopg_async")
+
 _EXACT = decimal.Context(prec=decimal.MAX_PREC, traps=[decimal.Inexact, decimal.InvalidOperation])
 _FUNCTIONS_REGISTERED = "synergia_functions"
 
@@ -96,7 +102,9 @@ def resolve_url(url: str | URL | None = None) -> URL:
         ``postgresql+psycopg://`` (psycopg 3).
 
     Raises:
-        InvalidInputError: The URL cannot be parsed.
+        InvalidInputError: The URL cannot be parsed, or names a database or
+            a driver synergia-core does not support (:data:`SUPPORTED_DRIVERS`;
+            the message lists them).
     """
     if url is None:
         url = os.environ.get(URL_ENV_VAR) or DEFAULT_URL
@@ -106,6 +114,13 @@ def resolve_url(url: str | URL | None = None) -> URL:
         raise InvalidInputError(f"invalid database URL: {exc}", field="url") from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in (*SUPPORTED_DRIVERS, *_ASYNC_DRIVERS):
+        *others, last = (f"{name}://" for name in SUPPORTED_DRIVERS)
+        raise InvalidInputError(
+            f"unsupported database URL scheme {parsed.drivername + '://'!r}: synergia-core "
+            f"supports {', '.join(others)} and {last} (psycopg 3, sync and asyncio alike)",
+            field="url",
+        )
     return parsed
 
 
@@ -116,13 +131,12 @@ def resolve_async_url(url: str | URL | None = None) -> URL:
     PostgreSQL URLs use psycopg 3, whose dialect serves asyncio engines too.
 
     Raises:
-        InvalidInputError: The URL cannot be parsed.
+        InvalidInputError: The URL cannot be parsed or names an unsupported
+            database or driver (see :func:`resolve_url`).
     """
     parsed = resolve_url(url)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
         parsed = parsed.set(drivername="sqlite+aiosqlite")
-    elif parsed.drivername in ("postgresql+psycopg2", "postgresql+asyncpg"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
 
 
