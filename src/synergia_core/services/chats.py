@@ -133,14 +133,12 @@ class ChatService(Service):
         if "metadata" in values:
             check_json(values["metadata"], "metadata", max_chars=self._config.max_content_chars)
         with self._scope(write=True) as repos:
-            if repos.chats.get(chat_id, user_id=user_id) is None:
-                raise ChatNotFound(chat_id)
             if values.get("model_id") is not None:
                 usable_model(repos, values["model_id"])
             chat = repos.chats.update(
                 chat_id, user_id=user_id, values=values, now=self._config.clock()
             )
-            if chat is None:  # deleted concurrently
+            if chat is None:
                 raise ChatNotFound(chat_id)
             return chat
 

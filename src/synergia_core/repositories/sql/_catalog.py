@@ -1,4 +1,4 @@
-"""SQL storage of the model catalog."""
+"""SQL storage of the model catalog (statements built once, at import)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from synergia_core.repositories.protocols import ModelPricing, NewModel
 from synergia_core.repositories.sql._rows import MODEL_COLUMNS, model_from_row, models, shallow_dict
+from synergia_core.repositories.sql._statements import param, params
 from synergia_core.schemas import ModelRead
 
 __all__ = ["SqlModelRepository"]
@@ -30,14 +31,71 @@ _PRICING_COLUMNS = (
     models.c.max_output_tokens,
 )
 
-
 # Advisory lock space of model names: (this key, hashtext of the name).
 _NAME_LOCK_SPACE = 0x5359_4E4D  # "SYNM"
+_PROVIDER = param("provider", models.c.provider)
+_NAME = param("name", models.c.name)
+_ID = param("id", models.c.id)
 
 
-def _name_lock(provider: str, name: str) -> sa.ColumnElement[Any]:
-    key = sa.func.hashtext(sa.literal(provider) + "\x1f" + sa.literal(name))
+def _name_lock() -> sa.ColumnElement[Any]:
+    """``pg_advisory_xact_lock`` on the (provider, name) being bound."""
+    key = sa.func.hashtext(sa.func.concat(_PROVIDER, "\x1f", _NAME))
     return sa.func.pg_advisory_xact_lock(sa.literal(_NAME_LOCK_SPACE), key)
+
+
+_INSERT_COLUMNS = tuple(column.name for column in models.columns)
+_ON_LIVE_NAME: dict[str, Any] = {"index_elements": ["provider", "name"], "index_where": _LIVE}
+
+
+def _insert_postgresql() -> Any:
+    # ON CONFLICT on the partial unique index: a duplicate is reported as
+    # "no row", without an IntegrityError that would abort a PostgreSQL
+    # transaction the caller may still want to use. The name's lock (see
+    # lock_name), taken in the same statement, makes a rename racing for the
+    # name wait and then see this row.
+    lock = sa.select(_name_lock().label("locked")).subquery()
+    values = [
+        sa.cast(param(name, models.c[name]), models.c[name].type)
+        if name not in ("provider", "name")
+        else param(name, models.c[name])
+        for name in _INSERT_COLUMNS
+    ]
+    return (
+        postgresql.insert(models)
+        .from_select(list(_INSERT_COLUMNS), sa.select(*values).select_from(lock))
+        .on_conflict_do_nothing(**_ON_LIVE_NAME)
+        .returning(*MODEL_COLUMNS)
+    )
+
+
+_INSERT = {
+    "postgresql": _insert_postgresql(),
+    "sqlite": sqlite.insert(models)
+    .values({name: param(name, models.c[name]) for name in _INSERT_COLUMNS})
+    .on_conflict_do_nothing(**_ON_LIVE_NAME)
+    .returning(*MODEL_COLUMNS),
+}
+_GET = sa.select(*MODEL_COLUMNS).where(models.c.id == _ID, _LIVE)
+_GET_BY_NAME = sa.select(*MODEL_COLUMNS).where(
+    models.c.provider == _PROVIDER, models.c.name == _NAME, _LIVE
+)
+_ORDER = (models.c.provider, models.c.name, models.c.id)
+_LIST = {
+    (enabled_only, by_provider): sa.select(*MODEL_COLUMNS)
+    .where(
+        _LIVE,
+        *((models.c.is_enabled.is_(True),) if enabled_only else ()),
+        *((models.c.provider == _PROVIDER,) if by_provider else ()),
+    )
+    .order_by(*_ORDER)
+    for enabled_only in (True, False)
+    for by_provider in (True, False)
+}
+_UPDATE_LIVE = sa.update(models).where(models.c.id == _ID, _LIVE).returning(*MODEL_COLUMNS)
+_SOFT_DELETE = sa.update(models).where(models.c.id == _ID, _LIVE).returning(models.c.id)
+_LOCK_NAME = sa.select(_name_lock())
+_PRICING = sa.select(*_PRICING_COLUMNS).where(models.c.id == _ID)
 
 
 class SqlModelRepository:
@@ -50,110 +108,55 @@ class SqlModelRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
+    def _one(self, statement: Any, bound: Mapping[str, Any]) -> ModelRead | None:
+        row = self._connection.execute(statement, bound).mappings().first()
+        return None if row is None else model_from_row(row)
+
     def insert(self, model: NewModel) -> ModelRead | None:
         """Insert a model; ``None`` when a live model has its provider and name."""
         values = shallow_dict(model)
         values["updated_at"] = model.created_at
         values["deleted_at"] = None
-        dialect = self._connection.dialect.name
-        statement: Any
-        if dialect == "postgresql":
-            # ON CONFLICT on the partial unique index: a duplicate is reported as
-            # "no row", without an IntegrityError that would abort a PostgreSQL
-            # transaction the caller may still want to use. The name's lock
-            # (see lock_name), taken in the same statement, makes a rename
-            # racing for the name wait and then see this row.
-            lock = sa.select(_name_lock(model.provider, model.name).label("locked")).subquery()
-            columns = list(values)
-            statement = (
-                postgresql.insert(models)
-                .from_select(
-                    columns,
-                    sa.select(
-                        *(sa.literal(values[c], models.c[c].type) for c in columns)
-                    ).select_from(lock),
-                )
-                .on_conflict_do_nothing(index_elements=["provider", "name"], index_where=_LIVE)
-            )
-        elif dialect == "sqlite":
-            statement = (
-                sqlite.insert(models)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=["provider", "name"], index_where=_LIVE)
-            )
-        else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-            statement = sa.insert(models).values(values)
-        inserted = self._connection.execute(statement.returning(*MODEL_COLUMNS)).mappings().first()
-        return None if inserted is None else model_from_row(inserted)
+        statement = _INSERT.get(self._connection.dialect.name)
+        if statement is None:  # pragma: no cover - only PostgreSQL and SQLite are supported
+            statement = sa.insert(models).returning(*MODEL_COLUMNS)
+            return self._one(statement, values)
+        return self._one(statement, params(**values))
 
     def get(self, model_id: uuid.UUID) -> ModelRead | None:
         """A live model by id."""
-        row = (
-            self._connection.execute(
-                sa.select(*MODEL_COLUMNS).where(models.c.id == model_id, _LIVE)
-            )
-            .mappings()
-            .first()
-        )
-        return None if row is None else model_from_row(row)
+        return self._one(_GET, params(id=model_id))
 
     def get_by_name(self, provider: str, name: str) -> ModelRead | None:
         """The live model with this provider and name."""
-        row = (
-            self._connection.execute(
-                sa.select(*MODEL_COLUMNS).where(
-                    models.c.provider == provider, models.c.name == name, _LIVE
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return None if row is None else model_from_row(row)
+        return self._one(_GET_BY_NAME, params(provider=provider, name=name))
 
     def list(self, *, enabled_only: bool, provider: str | None) -> list[ModelRead]:
         """Live models ordered by provider then name."""
-        query = sa.select(*MODEL_COLUMNS).where(_LIVE)
-        if enabled_only:
-            query = query.where(models.c.is_enabled.is_(True))
-        if provider is not None:
-            query = query.where(models.c.provider == provider)
-        query = query.order_by(models.c.provider, models.c.name, models.c.id)
-        return [model_from_row(row) for row in self._connection.execute(query).mappings().all()]
+        statement = _LIST[enabled_only, provider is not None]
+        rows = self._connection.execute(statement, params(provider=provider)).mappings().all()
+        return [model_from_row(row) for row in rows]
 
     def update(
         self, model_id: uuid.UUID, values: Mapping[str, Any], now: dt.datetime
     ) -> ModelRead | None:
         """Change columns of a live model; ``None`` when there is none."""
-        statement = (
-            sa.update(models)
-            .where(models.c.id == model_id, _LIVE)
-            .values({**values, "updated_at": now})
-            .returning(*MODEL_COLUMNS)
-        )
-        row = self._connection.execute(statement).mappings().first()
-        return None if row is None else model_from_row(row)
+        return self._one(_UPDATE_LIVE, {**values, "updated_at": now, **params(id=model_id)})
 
     def soft_delete(self, model_id: uuid.UUID, now: dt.datetime) -> bool:
         """Mark a live model deleted; ``False`` when there is none."""
-        statement = (
-            sa.update(models)
-            .where(models.c.id == model_id, _LIVE)
-            .values(deleted_at=now, updated_at=now)
-            .returning(models.c.id)
-        )
-        return self._connection.execute(statement).first() is not None
+        bound = {"deleted_at": now, "updated_at": now, **params(id=model_id)}
+        return self._connection.execute(_SOFT_DELETE, bound).first() is not None
 
     def lock_name(self, provider: str, name: str) -> None:
         """On PostgreSQL, a transaction-scoped advisory lock on the name
         (SQLite has one writer at a time: nothing to do)."""
         if self._connection.dialect.name == "postgresql":
-            self._connection.execute(sa.select(_name_lock(provider, name)))
+            self._connection.execute(_LOCK_NAME, params(provider=provider, name=name))
 
     def pricing(self, model_id: uuid.UUID) -> ModelPricing | None:
         """Prices and state of a model, deleted ones included."""
-        row = self._connection.execute(
-            sa.select(*_PRICING_COLUMNS).where(models.c.id == model_id)
-        ).first()
+        row = self._connection.execute(_PRICING, params(id=model_id)).first()
         if row is None:
             return None
         return ModelPricing(

@@ -25,24 +25,68 @@ from synergia_core.repositories.sql._statements import (
     NEWEST,
     NEWEST_BEFORE,
     THREAD,
+    live_chat,
+    param,
     params,
 )
-from synergia_core.repositories.sql._statements import live_chat as _live_chat_of
 from synergia_core.schemas import MessageRead, MessageStatus
 
 __all__ = ["SqlMessageRepository"]
 
 _STREAMING = MessageStatus.streaming.value
+_ID = param("message_id", messages.c.id)
+_USER = param("user_id", messages.c.user_id)
+_OWNED = sa.and_(
+    messages.c.id == _ID, messages.c.user_id == _USER, live_chat(messages.c.chat_id, _USER)
+)
+_IS_STREAMING = sa.and_(_OWNED, messages.c.status == _STREAMING)
+
+_LOCATE = sa.select(messages.c.chat_id).where(_OWNED)
 
 
-def _streaming(message_id: uuid.UUID, user_id: str) -> sa.ColumnElement[bool]:
-    """The message, if it is streaming and in one of the user's live chats."""
-    return sa.and_(
-        messages.c.id == message_id,
-        messages.c.user_id == user_id,
-        messages.c.status == _STREAMING,
-        _live_chat_of(messages.c.chat_id, user_id),
+def _siblings() -> sa.Select[Any]:
+    target = messages.alias("synergia_target")
+    same_parent = sa.or_(
+        messages.c.parent_id == target.c.parent_id,
+        sa.and_(messages.c.parent_id.is_(None), target.c.parent_id.is_(None)),
     )
+    return (
+        sa.select(*MESSAGE_COLUMNS)
+        .select_from(
+            messages.join(target, sa.and_(messages.c.chat_id == target.c.chat_id, same_parent))
+        )
+        .where(target.c.id == _ID, target.c.user_id == _USER, live_chat(target.c.chat_id, _USER))
+        .order_by(messages.c.seq)
+    )
+
+
+def _newest_descendant() -> sa.Select[Any]:
+    anchor = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).where(_OWNED)
+    tree = anchor.cte("synergia_subtree", recursive=True)
+    step = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).join(
+        tree, sa.and_(messages.c.chat_id == tree.c.chat_id, messages.c.parent_id == tree.c.id)
+    )
+    tree = tree.union_all(step)
+    return sa.select(tree.c.id).order_by(tree.c.seq.desc()).limit(1)
+
+
+def _append_content(length: Any) -> sa.Update:
+    chunk = sa.bindparam("p_chunk", type_=messages.c.content.type)
+    room = sa.bindparam("p_room", type_=sa.Integer())  # max_chars - len(chunk)
+    return (
+        sa.update(messages)
+        .where(_IS_STREAMING, length(messages.c.content) <= room)
+        .values(content=messages.c.content + chunk, updated_at=param("now", messages.c.updated_at))
+    )
+
+
+_SIBLINGS = _siblings()
+_NEWEST_DESCENDANT = _newest_descendant()
+_APPEND_CONTENT = {
+    "postgresql": _append_content(sa.func.char_length),
+    "sqlite": _append_content(sa.func.length),
+}
+_FINISH = sa.update(messages).where(_IS_STREAMING).returning(*MESSAGE_COLUMNS)
 
 
 class SqlMessageRepository:
@@ -103,12 +147,9 @@ class SqlMessageRepository:
 
     def locate(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
         """The chat id of a message of one of the user's live chats."""
-        query = sa.select(messages.c.chat_id).where(
-            messages.c.id == message_id,
-            messages.c.user_id == user_id,
-            _live_chat_of(messages.c.chat_id, user_id),
-        )
-        row = self._connection.execute(query).first()
+        row = self._connection.execute(
+            _LOCATE, params(message_id=message_id, user_id=user_id)
+        ).first()
         return None if row is None else row.chat_id
 
     def newest(
@@ -139,40 +180,13 @@ class SqlMessageRepository:
 
     def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
         """The children of the message's parent (itself included), by ``seq``."""
-        target = messages.alias("synergia_target")
-        same_parent = sa.or_(
-            messages.c.parent_id == target.c.parent_id,
-            sa.and_(messages.c.parent_id.is_(None), target.c.parent_id.is_(None)),
-        )
-        query = (
-            sa.select(*MESSAGE_COLUMNS)
-            .select_from(
-                messages.join(target, sa.and_(messages.c.chat_id == target.c.chat_id, same_parent))
-            )
-            .where(
-                target.c.id == message_id,
-                target.c.user_id == user_id,
-                _live_chat_of(target.c.chat_id, user_id),
-            )
-            .order_by(messages.c.seq)
-        )
-        return [message_from_row(row) for row in self._connection.execute(query).mappings().all()]
+        bound = params(message_id=message_id, user_id=user_id)
+        return [message_from_tuple(row) for row in self._connection.execute(_SIBLINGS, bound)]
 
     def newest_descendant(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
         """The highest-``seq`` message of the subtree of ``message_id``."""
-        anchor = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).where(
-            messages.c.id == message_id,
-            messages.c.user_id == user_id,
-            _live_chat_of(messages.c.chat_id, user_id),
-        )
-        tree = anchor.cte("synergia_subtree", recursive=True)
-        step = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).join(
-            tree,
-            sa.and_(messages.c.chat_id == tree.c.chat_id, messages.c.parent_id == tree.c.id),
-        )
-        tree = tree.union_all(step)
-        query = sa.select(tree.c.id).order_by(tree.c.seq.desc()).limit(1)
-        row = self._connection.execute(query).first()
+        bound = params(message_id=message_id, user_id=user_id)
+        row = self._connection.execute(_NEWEST_DESCENDANT, bound).first()
         return None if row is None else row.id
 
     def append_content(
@@ -185,18 +199,15 @@ class SqlMessageRepository:
         now: dt.datetime,
     ) -> bool:
         """Append to a streaming message in one ``UPDATE``; nothing is read back."""
-        length = (
-            sa.func.char_length if self._connection.dialect.name == "postgresql" else sa.func.length
+        statement = _APPEND_CONTENT.get(self._connection.dialect.name, _APPEND_CONTENT["sqlite"])
+        bound = params(
+            message_id=message_id,
+            user_id=user_id,
+            chunk=chunk,
+            room=max_chars - len(chunk),
+            now=now,
         )
-        statement = (
-            sa.update(messages)
-            .where(
-                _streaming(message_id, user_id),
-                length(messages.c.content) + len(chunk) <= max_chars,
-            )
-            .values(content=messages.c.content + chunk, updated_at=now)
-        )
-        return bool(self._connection.execute(statement).rowcount)
+        return bool(self._connection.execute(statement, bound).rowcount)
 
     def finish_stream(
         self,
@@ -208,11 +219,11 @@ class SqlMessageRepository:
         now: dt.datetime,
     ) -> MessageRead | None:
         """Move a streaming message to ``status`` with ``values``."""
-        statement = (
-            sa.update(messages)
-            .where(_streaming(message_id, user_id))
-            .values({**values, "status": status.value, "updated_at": now})
-            .returning(*MESSAGE_COLUMNS)
-        )
-        row = self._connection.execute(statement).mappings().first()
-        return None if row is None else message_from_row(row)
+        bound = {
+            **values,
+            "status": status.value,
+            "updated_at": now,
+            **params(message_id=message_id, user_id=user_id),
+        }
+        row = self._connection.execute(_FINISH, bound).first()
+        return None if row is None else message_from_tuple(row)

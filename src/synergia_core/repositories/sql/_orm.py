@@ -44,6 +44,7 @@ from synergia_core.repositories.sql._types import (
     Money,
     NullableJSONDocument,
     UTCDateTime,
+    UuidKey,
 )
 
 __all__ = [
@@ -90,7 +91,7 @@ class Base(DeclarativeBase):
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this mapping
-        uuid.UUID: sa.Uuid(),
+        uuid.UUID: UuidKey(),
         dt.datetime: UTCDateTime(),
         Decimal: Money(),
         str: sa.String(),

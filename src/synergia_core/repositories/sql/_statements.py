@@ -32,6 +32,7 @@ __all__ = [
     "NEWEST_BEFORE",
     "THREAD",
     "live_chat",
+    "param",
     "params",
 ]
 
@@ -40,9 +41,15 @@ INSERT_COLUMNS = tuple(
 )
 
 
-def _param(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
-    # Parameters are named p_<name>: INSERT and UPDATE reserve column names.
+def param(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    """The bound parameter ``p_<name>``, typed as ``column``.
+
+    Parameters are named ``p_<name>``: INSERT and UPDATE statements take
+    column names for the values they set."""
     return sa.bindparam(f"p_{name}", type_=column.type)
+
+
+_param = param
 
 
 def params(**values: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +28,7 @@ from sqlalchemy.types import TypeEngine
 
 from synergia_core.db import DECIMAL_SUM
 
-__all__ = ["JSONDocument", "Money", "UTCDateTime", "exact_sum", "plain_decimal"]
+__all__ = ["JSONDocument", "Money", "UTCDateTime", "UuidKey", "exact_sum", "plain_decimal"]
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -63,14 +65,23 @@ class Money(sa.types.TypeDecorator[Decimal]):
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         # psycopg (and every PostgreSQL driver) returns NUMERIC as Decimal:
-        # no per-value Python call is needed.
+        # no per-value Python call is needed. SQLite's text goes straight to
+        # Decimal, without TypeDecorator's layers of calls.
         if dialect.name == "postgresql":
             return self.impl_instance.result_processor(dialect, coltype)
+        if dialect.name == "sqlite":
+            return _decimal_or_none
         return super().result_processor(dialect, coltype)
 
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(value if isinstance(value, str) else str(value))
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -103,12 +114,16 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         # On PostgreSQL the driver returns aware datetimes; engines made by
         # synergia-core set the session time zone to UTC, so most values need
-        # no conversion at all.
+        # no conversion at all. On SQLite the stored text is parsed in one
+        # call (fromisoformat with the UTC offset appended), not by
+        # SQLAlchemy's regular expression and then a tzinfo replacement.
         if (
             dialect.name == "postgresql"
             and self.impl_instance.result_processor(dialect, coltype) is None
         ):
             return _to_utc
+        if dialect.name == "sqlite":
+            return _sqlite_utc
         return super().result_processor(dialect, coltype)
 
     @property
@@ -117,6 +132,57 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
 
 _UTC = dt.timezone.utc
+_FROM_ISO = dt.datetime.fromisoformat
+
+
+def _sqlite_utc(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return _FROM_ISO(value + "+00:00")  # stored as naive UTC text
+    except ValueError:  # written by other code, with an offset of its own
+        parsed = _FROM_ISO(value)
+        return parsed.replace(tzinfo=_UTC) if parsed.tzinfo is None else parsed.astimezone(_UTC)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _uuid_from_hex(value: str | None) -> uuid.UUID | None:
+    """``uuid.UUID(hex=value)`` at half the cost, for the 32 hex digits
+    SQLAlchemy stores on SQLite (what ``UUID.__init__`` sets, set directly)."""
+    if value is None:
+        return None
+    try:
+        number = int(value, 16)
+    except ValueError:
+        return uuid.UUID(value)  # another spelling (dashes, braces)
+    if len(value) != 32 or number < 0:
+        return uuid.UUID(value)
+    made: uuid.UUID = _new(uuid.UUID)
+    _set(made, "int", number)
+    _set(made, "is_safe", _UNKNOWN)
+    return made
+
+
+class UuidKey(sa.types.TypeDecorator[uuid.UUID]):
+    """``sa.Uuid`` (native ``uuid`` on PostgreSQL, 32 hex digits elsewhere)
+    whose SQLite values are turned into :class:`uuid.UUID` without the
+    constructor's parsing: three of them per message row."""
+
+    impl = sa.Uuid
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name == "sqlite":
+            return _uuid_from_hex
+        return self.impl_instance.result_processor(dialect, coltype)
+
+    @property
+    def python_type(self) -> type[uuid.UUID]:
+        return uuid.UUID
 
 
 def _to_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -127,10 +193,31 @@ def _to_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(_UTC)
 
 
-JSONDocument: TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+_loads = json.loads
+
+
+def _json_or_none(value: Any) -> Any:
+    return None if value is None else _loads(value)
+
+
+class _JSONText(sa.types.TypeDecorator[Any]):
+    """SQLAlchemy's ``JSON``, with SQLite values decoded by one plain call
+    (SQL ``NULL`` costs nothing; SQLAlchemy's SQLite processor wraps every
+    value, ``NULL`` included, in two more)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name == "sqlite" and dialect._json_deserializer is None:
+            return _json_or_none
+        return self.impl_instance.result_processor(dialect, coltype)
+
+
+JSONDocument: TypeEngine[Any] = _JSONText().with_variant(postgresql.JSONB(), "postgresql")
 """A JSON document column; SQL ``NULL`` is written for Python ``None``."""
 
-NullableJSONDocument: TypeEngine[Any] = sa.JSON(none_as_null=True).with_variant(
+NullableJSONDocument: TypeEngine[Any] = _JSONText(none_as_null=True).with_variant(
     postgresql.JSONB(none_as_null=True), "postgresql"
 )
 
