@@ -26,7 +26,7 @@ __all__ = ["PostgresFloor", "SqliteFloor"]
 COLUMNS = (
     "id, chat_id, parent_id, seq, role, content, status, model_id, input_tokens, "
     "output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, error, "
-    "tool_calls, tool_call_id, attachments, metadata, created_at, updated_at"
+    "parts, metadata, created_at, updated_at"
 )
 
 PG_APPEND = """
@@ -36,10 +36,10 @@ WITH old AS (
     FOR UPDATE
 ), bump AS (
     UPDATE synergia_chats AS c
-    SET message_count = c.message_count + 1, last_message_at = %(now)s,
+    SET message_count = c.message_count + 1, last_seq = c.last_seq + 1, last_message_at = %(now)s,
         activity_at = %(now)s, updated_at = %(now)s, current_message_id = %(id)s
     FROM old WHERE c.id = old.id
-    RETURNING c.message_count AS seq, old.current_message_id AS leaf
+    RETURNING c.last_seq AS seq, old.current_message_id AS leaf
 )
 INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, status,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,

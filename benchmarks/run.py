@@ -168,7 +168,7 @@ def load_chain(
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         count, parent = connection.execute(
-            sa.select(chats_table.c.message_count, chats_table.c.current_message_id).where(
+            sa.select(chats_table.c.last_seq, chats_table.c.current_message_id).where(
                 chats_table.c.id == chat_id
             )
         ).one()
@@ -195,9 +195,9 @@ def load_chain(
                     "reasoning_tokens": 0,
                     "cost": Decimal("0.0012345") if priced else Decimal(0),
                     "error": None,
-                    "tool_calls": None,
-                    "tool_call_id": None,
-                    "attachments": None,
+                    "parts": None,
+                    "reasoning": None,
+                    "deleted_at": None,
                     "metadata": {},
                     "created_at": now
                     - dt.timedelta(days=(seq % spread_days) if spread_days else 0),
@@ -215,6 +215,7 @@ def load_chain(
             .where(chats_table.c.id == chat_id)
             .values(
                 message_count=count + size,
+                last_seq=count + size,
                 current_message_id=parent,
                 last_message_at=now,
                 activity_at=now,
@@ -239,6 +240,7 @@ def load_chats(engine: sa.Engine, count: int) -> None:
                 "is_pinned": False,
                 "is_archived": False,
                 "message_count": 0,
+                "last_seq": 0,
                 "current_message_id": None,
                 "last_message_at": None,
                 "activity_at": moment,

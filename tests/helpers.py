@@ -64,11 +64,11 @@ def _write_chain(engine: Any, chat_uuid: Any, user_id: str, count: int) -> None:
 
     with engine.begin() as connection:
         row = connection.execute(
-            sa.select(chats.c.message_count, chats.c.current_message_id).where(
+            sa.select(chats.c.message_count, chats.c.last_seq, chats.c.current_message_id).where(
                 chats.c.id == chat_uuid
             )
         ).one()
-        seq, parent = row.message_count, row.current_message_id
+        live, seq, parent = row.message_count, row.last_seq, row.current_message_id
         now = dt.datetime.now(dt.timezone.utc)
         rows = []
         for _ in range(count):
@@ -92,9 +92,9 @@ def _write_chain(engine: Any, chat_uuid: Any, user_id: str, count: int) -> None:
                     "reasoning_tokens": 0,
                     "cost": 0,
                     "error": None,
-                    "tool_calls": None,
-                    "tool_call_id": None,
-                    "attachments": None,
+                    "parts": None,
+                    "reasoning": None,
+                    "deleted_at": None,
                     "metadata": {},
                     "created_at": now,
                     "updated_at": now,
@@ -107,6 +107,10 @@ def _write_chain(engine: Any, chat_uuid: Any, user_id: str, count: int) -> None:
             sa.update(chats)
             .where(chats.c.id == chat_uuid)
             .values(
-                message_count=seq, current_message_id=parent, last_message_at=now, activity_at=now
+                message_count=live + count,
+                last_seq=seq,
+                current_message_id=parent,
+                last_message_at=now,
+                activity_at=now,
             )
         )

@@ -241,7 +241,7 @@ def test_bad_arguments(csy: Synergia) -> None:
     with pytest.raises(ChatNotFound):
         csy.messages.context(chat.id, user_id="bob")
     with pytest.raises(InvalidInputError, match="format"):
-        csy.messages.context(chat.id, user_id="alice", format="gemini")  # type: ignore[call-overload]
+        csy.messages.context(chat.id, user_id="alice", format="cohere")  # type: ignore[call-overload]
     with pytest.raises(InvalidInputError, match="max_input_tokens"):
         csy.messages.context(chat.id, user_id="alice", max_input_tokens=0)
     assert csy.messages.context(chat.id, user_id="alice") == []

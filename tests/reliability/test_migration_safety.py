@@ -20,7 +20,7 @@ from synergia_core import (
 )
 from synergia_core._migration import history
 from tests.helpers import make_model
-from tests.reliability.snapshot import snapshot
+from tests.reliability.snapshot import logical_snapshot as snapshot
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 RELEASED = sorted(path.name.split("-")[1].split(".")[0] for path in DATA.glob("synergia-*.sqlite"))

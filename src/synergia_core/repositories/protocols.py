@@ -105,7 +105,12 @@ class ChatKey:
 class NewMessage:
     """Column values of a message to append; ``seq`` (and, with
     ``under_current_leaf``, the parent) are assigned by the repository under
-    the chat's row lock."""
+    the chat's row lock.
+
+    ``content`` is the text view of the message; ``parts`` its parts as
+    JSON, or ``None`` when the message is just its text (then its parts are
+    ``[TextPart(content)]``, or none when ``content`` is empty).
+    """
 
     id: uuid.UUID
     chat_id: uuid.UUID
@@ -122,9 +127,7 @@ class NewMessage:
     cache_write_tokens: int
     reasoning_tokens: int
     cost: Decimal
-    tool_calls: list[dict[str, Any]] | None
-    tool_call_id: str | None
-    attachments: list[dict[str, Any]] | None
+    parts: list[dict[str, Any]] | None
     metadata: dict[str, Any]
     created_at: dt.datetime
 
@@ -268,10 +271,30 @@ class MessageRepository(Protocol):
         chunk: str,
         max_chars: int,
         now: dt.datetime,
+        reasoning: str = "",
     ) -> bool:
-        """Append ``chunk`` to a streaming message's content in one statement,
-        unless the total would exceed ``max_chars``; ``False`` when no
-        streaming message of the user's live chats took it."""
+        """Append ``chunk`` to a streaming message's content (and
+        ``reasoning`` to its streamed reasoning) in one statement, unless the
+        total would exceed ``max_chars``; ``False`` when no streaming message
+        of the user's live chats took it."""
+        ...
+
+    def streaming_for_update(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
+        """A streaming message of the user's live chats, locked against
+        concurrent appends until the transaction ends."""
+        ...
+
+    def delete_branch(self, message_id: uuid.UUID, *, user_id: str, now: dt.datetime) -> int | None:
+        """Hide a live message and its live descendants from every view,
+        decrement the chat's ``message_count`` by their number, and move the
+        chat's current leaf to the message's parent when it was among them.
+        Returns how many were hidden; ``None`` when the user has no such live
+        message."""
+        ...
+
+    def clear(self, chat_id: uuid.UUID, *, user_id: str, now: dt.datetime) -> bool:
+        """Hide every message of a live chat of the user (``message_count``
+        0, no current leaf); ``False`` when there is no such chat."""
         ...
 
     def finish_stream(
@@ -288,7 +311,7 @@ class MessageRepository(Protocol):
         ...
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
-        """A message of one of the user's live chats."""
+        """A live (not deleted) message of one of the user's live chats."""
         ...
 
     def locate(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:

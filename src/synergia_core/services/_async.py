@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec, Self
 
+from synergia_core.providers import ResolveUri
 from synergia_core.services._base import Service
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
+from synergia_core.services._prompt import Format
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
@@ -184,6 +186,8 @@ class AsyncMessageService(AsyncService[MessageService]):
     finish = awaitable(MessageService.finish)
     fail = awaitable(MessageService.fail)
     cancel = awaitable(MessageService.cancel)
+    delete = awaitable(MessageService.delete)
+    clear = awaitable(MessageService.clear)
 
     @overload
     async def context(
@@ -193,6 +197,7 @@ class AsyncMessageService(AsyncService[MessageService]):
         user_id: str,
         max_input_tokens: int | None = None,
         format: Literal["openai"] = "openai",
+        resolve_uri: ResolveUri | None = None,
     ) -> builtins.list[dict[str, Any]]: ...
 
     @overload
@@ -202,7 +207,8 @@ class AsyncMessageService(AsyncService[MessageService]):
         *,
         user_id: str,
         max_input_tokens: int | None = None,
-        format: Literal["anthropic"],
+        format: Literal["openai-responses", "anthropic", "gemini"],
+        resolve_uri: ResolveUri | None = None,
     ) -> dict[str, Any]: ...
 
     async def context(
@@ -211,19 +217,22 @@ class AsyncMessageService(AsyncService[MessageService]):
         *,
         user_id: str,
         max_input_tokens: int | None = None,
-        format: Literal["openai", "anthropic"] = "openai",
+        format: Format = "openai",
+        resolve_uri: ResolveUri | None = None,
     ) -> builtins.list[dict[str, Any]] | dict[str, Any]:
         """:meth:`MessageService.context <synergia_core.services.MessageService.context>`,
         awaited."""
 
         def call(service: MessageService) -> builtins.list[dict[str, Any]] | dict[str, Any]:
-            if format == "anthropic":
-                return service.context(
-                    chat_id, user_id=user_id, max_input_tokens=max_input_tokens, format=format
-                )
-            return service.context(
-                chat_id, user_id=user_id, max_input_tokens=max_input_tokens, format=format
+            context: Any = service.context
+            result: builtins.list[dict[str, Any]] | dict[str, Any] = context(
+                chat_id,
+                user_id=user_id,
+                max_input_tokens=max_input_tokens,
+                format=format,
+                resolve_uri=resolve_uri,
             )
+            return result
 
         return await self._run(call)
 

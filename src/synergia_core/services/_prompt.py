@@ -1,9 +1,12 @@
-"""Model-ready context: the current thread as a provider's message list.
+"""Model-ready context: the current thread as a provider's request.
 
-The selection is pure (no I/O) and shared by both formats: keep complete
-messages only, group an assistant message that calls tools with the tool
-results that answer it, then keep the newest whole groups that fit the token
-budget after the system prompt, which is always kept.
+Selecting what to send is the same for every provider and is pure (no
+I/O): keep complete messages only, group an assistant message that calls
+tools with the tool results that answer it, then keep the newest whole
+groups that fit the token budget after the system prompt, which is always
+kept; for providers whose requests must start with a user turn (Anthropic,
+Gemini), leading assistant groups go too. Rendering is the provider
+module's (:mod:`synergia_core.providers`).
 """
 
 from __future__ import annotations
@@ -14,27 +17,72 @@ from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 from synergia_core.errors import ChatNotFound, InvalidInputError
+from synergia_core.parts import (
+    FilePart,
+    ImagePart,
+    RawPart,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    result_text,
+)
+from synergia_core.providers import MODULES, ResolveUri, get_format
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import MessageRead, MessageStatus, Role
 from synergia_core.services._base import Service
 from synergia_core.services._checks import check_user_id, to_uuid
 from synergia_core.tokens import MESSAGE_OVERHEAD_TOKENS, TokenCounter
 
-__all__ = ["FETCH_BATCH", "PromptMethods", "select_context", "to_anthropic", "to_openai"]
+__all__ = [
+    "FETCH_BATCH",
+    "FILE_TOKENS",
+    "IMAGE_TOKENS",
+    "Format",
+    "PromptMethods",
+    "message_tokens",
+    "select_context",
+]
 
 FETCH_BATCH = 200
 """Messages fetched per step when walking a thread up to fill a budget."""
 
-Format = Literal["openai", "anthropic"]
+IMAGE_TOKENS = 1_000
+"""What an image is counted as in a budget (providers bill roughly 85 to
+1,600 tokens an image, by size and detail)."""
+
+FILE_TOKENS = 3_000
+"""What a file (a PDF page range, an audio clip) is counted as."""
+
+Format = Literal["openai", "openai-responses", "anthropic", "gemini"]
 
 
 def message_tokens(message: MessageRead, counter: TokenCounter) -> int:
-    """Tokens a message takes in a prompt (content, tool calls, overhead)."""
-    tokens = MESSAGE_OVERHEAD_TOKENS + counter.count(message.content)
-    for call in message.tool_calls or ():
-        tokens += counter.count(call.name) + counter.count(json.dumps(call.arguments))
-    if message.tool_call_id:
-        tokens += counter.count(message.tool_call_id)
+    """Tokens a message takes in a prompt: every part, plus the overhead."""
+    tokens = MESSAGE_OVERHEAD_TOKENS
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            tokens += counter.count(part.text)
+        elif isinstance(part, ReasoningPart):
+            tokens += counter.count(part.text) + counter.count(part.encrypted or "")
+        elif isinstance(part, ToolCallPart):
+            arguments = part.arguments
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            tokens += counter.count(part.name) + counter.count(raw)
+        elif isinstance(part, ToolResultPart):
+            tokens += counter.count(part.call_id) + counter.count(result_text(part.output))
+            if isinstance(part.output, list):
+                tokens += sum(
+                    IMAGE_TOKENS if isinstance(item, ImagePart) else FILE_TOKENS
+                    for item in part.output
+                    if isinstance(item, (ImagePart, FilePart))
+                )
+        elif isinstance(part, ImagePart):
+            tokens += IMAGE_TOKENS
+        elif isinstance(part, FilePart):
+            tokens += FILE_TOKENS
+        elif isinstance(part, RawPart):
+            tokens += counter.count(json.dumps(part.data))
     return tokens
 
 
@@ -72,105 +120,36 @@ def select_context(
     thread: Sequence[MessageRead],
     budget: int | None,
     counter: TokenCounter,
+    *,
+    user_first: bool = False,
 ) -> list[MessageRead]:
     """The newest whole groups of ``thread`` that fit ``budget`` with the prompt.
 
     The system prompt is always kept and counted first; groups are taken
     newest first and the walk stops at the first that does not fit, so the
-    result is a contiguous, most recent part of the conversation.
+    result is a contiguous, most recent part of the conversation. With
+    ``user_first``, groups before the first user message are left out too
+    (system messages excepted): never a leading assistant turn, nor the
+    tool results of one.
     """
     groups = _groups(thread)
-    if budget is None:
-        return [message for group in groups for message in group]
-    used = counter.count(system_prompt) + MESSAGE_OVERHEAD_TOKENS if system_prompt else 0
-    kept: list[list[MessageRead]] = []
-    for group in reversed(groups):
-        cost = sum(message_tokens(message, counter) for message in group)
-        if used + cost > budget:
-            break
-        used += cost
-        kept.append(group)
-    kept.reverse()
-    return [message for group in kept for message in group]
-
-
-def _images(message: MessageRead) -> list[str]:
-    return [item.uri for item in message.attachments or () if item.kind == "image"]
-
-
-def to_openai(system_prompt: str | None, messages: Sequence[MessageRead]) -> list[dict[str, Any]]:
-    """OpenAI Chat Completions messages."""
-    out: list[dict[str, Any]] = []
-    if system_prompt:
-        out.append({"role": "system", "content": system_prompt})
-    for message in messages:
-        if message.role is Role.tool:
-            out.append(
-                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-            )
-            continue
-        content: Any = message.content
-        images = _images(message)
-        if images and message.role is Role.user:
-            content = [{"type": "text", "text": message.content}] if message.content else []
-            content += [{"type": "image_url", "image_url": {"url": uri}} for uri in images]
-        item: dict[str, Any] = {"role": message.role.value, "content": content}
-        if message.tool_calls:
-            item["content"] = message.content or None
-            item["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
-                }
-                for call in message.tool_calls
-            ]
-        out.append(item)
-    return out
-
-
-def to_anthropic(system_prompt: str | None, messages: Sequence[MessageRead]) -> dict[str, Any]:
-    """Anthropic Messages API: ``{"system": str, "messages": [...]}``.
-
-    System messages of the thread join the system prompt; tool results become
-    ``tool_result`` blocks of a user turn; consecutive turns of one role are
-    merged so turns alternate, and the list starts with a user turn.
-    """
-    system_parts = [system_prompt] if system_prompt else []
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role is Role.system:
-            if message.content:
-                system_parts.append(message.content)
-            continue
-        blocks: list[dict[str, Any]] = []
-        if message.role is Role.tool:
-            role = "user"
-            blocks.append(
-                {
-                    "type": "tool_result",
-                    "tool_use_id": message.tool_call_id,
-                    "content": message.content,
-                }
-            )
-        else:
-            role = message.role.value
-            if message.content:
-                blocks.append({"type": "text", "text": message.content})
-            blocks += [
-                {"type": "image", "source": {"type": "url", "url": uri}} for uri in _images(message)
-            ]
-            blocks += [
-                {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
-                for call in message.tool_calls or ()
-            ]
-        if not blocks:
-            continue
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        elif turns or role == "user":
-            turns.append({"role": role, "content": blocks})
-    return {"system": "\n\n".join(system_parts), "messages": turns}
+    if budget is not None:
+        used = counter.count(system_prompt) + MESSAGE_OVERHEAD_TOKENS if system_prompt else 0
+        kept: list[list[MessageRead]] = []
+        for group in reversed(groups):
+            cost = sum(message_tokens(message, counter) for message in group)
+            if used + cost > budget:
+                break
+            used += cost
+            kept.append(group)
+        kept.reverse()
+        groups = kept
+    if user_first:
+        first_user = next(
+            (i for i, group in enumerate(groups) if group[0].role is Role.user), len(groups)
+        )
+        groups = [g for g in groups[:first_user] if g[0].role is Role.system] + groups[first_user:]
+    return [message for group in groups for message in group]
 
 
 class PromptMethods(Service):
@@ -184,6 +163,7 @@ class PromptMethods(Service):
         user_id: str,
         max_input_tokens: int | None = None,
         format: Literal["openai"] = "openai",
+        resolve_uri: ResolveUri | None = None,
     ) -> list[dict[str, Any]]: ...
 
     @overload
@@ -193,7 +173,8 @@ class PromptMethods(Service):
         *,
         user_id: str,
         max_input_tokens: int | None = None,
-        format: Literal["anthropic"],
+        format: Literal["openai-responses", "anthropic", "gemini"],
+        resolve_uri: ResolveUri | None = None,
     ) -> dict[str, Any]: ...
 
     def context(
@@ -203,6 +184,7 @@ class PromptMethods(Service):
         user_id: str,
         max_input_tokens: int | None = None,
         format: Format = "openai",
+        resolve_uri: ResolveUri | None = None,
     ) -> list[dict[str, Any]] | dict[str, Any]:
         """The chat's current thread, ready to send to a model.
 
@@ -211,7 +193,9 @@ class PromptMethods(Service):
         the newest whole messages that fit ``max_input_tokens``. An assistant
         message with tool calls and the tool results answering it are kept or
         dropped together, so the context never starts with an orphan tool
-        result. Only the part of the thread needed to fill the budget is read.
+        result, and for Anthropic and Gemini it never starts with an
+        assistant turn. Only the part of the thread needed to fill the
+        budget is read.
 
         Args:
             chat_id: The chat.
@@ -219,8 +203,13 @@ class PromptMethods(Service):
             max_input_tokens: The token budget; by default the chat model's
                 context window minus its max output tokens, and no limit when
                 those are unknown.
-            format: ``"openai"`` (a list of Chat Completions messages) or
-                ``"anthropic"`` (``{"system": ..., "messages": [...]}``).
+            format: ``"openai"`` (a list of Chat Completions messages),
+                ``"openai-responses"`` (``{"instructions", "input"}``),
+                ``"anthropic"`` (``{"system", "messages"}``) or ``"gemini"``
+                (``{"system_instruction", "contents"}``). Each provider
+                module's docstring says what its format drops.
+            resolve_uri: Turns a reference the provider cannot fetch into
+                ``(bytes, mime_type)``, which the renderer inlines.
 
         Raises:
             ChatNotFound: No live chat of this user has this id.
@@ -228,8 +217,13 @@ class PromptMethods(Service):
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        if format not in ("openai", "anthropic"):
-            raise InvalidInputError(f"unknown context format {format!r}", field="format")
+        if not isinstance(format, str) or format not in MODULES:
+            raise InvalidInputError(
+                f"unknown context format {format!r}; use one of {', '.join(MODULES)}",
+                field="format",
+            )
+        if resolve_uri is not None and not callable(resolve_uri):
+            raise InvalidInputError("resolve_uri must be callable", field="resolve_uri")
         if max_input_tokens is not None and (
             isinstance(max_input_tokens, bool)
             or not isinstance(max_input_tokens, int)
@@ -238,6 +232,7 @@ class PromptMethods(Service):
             raise InvalidInputError(
                 "max_input_tokens must be a positive integer", "max_input_tokens"
             )
+        provider = get_format(format)
         counter = self._config.token_counter
         with self._scope(write=False) as repos:
             chat = repos.chats.get(chat_uuid, user_id=user_id)
@@ -249,10 +244,13 @@ class PromptMethods(Service):
                 if pricing is not None and pricing.context_window is not None:
                     budget = max(1, pricing.context_window - (pricing.max_output_tokens or 0))
             thread = self._tail(repos, chat_uuid, user_id, budget, counter)
-        selected = select_context(chat.system_prompt, thread, budget, counter)
-        if format == "anthropic":
-            return to_anthropic(chat.system_prompt, selected)
-        return to_openai(chat.system_prompt, selected)
+        selected = select_context(
+            chat.system_prompt, thread, budget, counter, user_first=provider.user_first
+        )
+        rendered: list[dict[str, Any]] | dict[str, Any] = provider.render(
+            chat.system_prompt, selected, resolve_uri=resolve_uri
+        )
+        return rendered
 
     @staticmethod
     def _tail(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from synergia_core.errors import (
     ChatNotFound,
@@ -11,18 +14,62 @@ from synergia_core.errors import (
     InvalidStateError,
     MessageNotFound,
 )
+from synergia_core.parts import Part, ReasoningPart, ToolCallPart, parts_adapter
 from synergia_core.repositories.protocols import Repositories
-from synergia_core.schemas import MessageRead, MessageStatus, Role, Usage
+from synergia_core.schemas import MessageRead, MessageStatus, Role, ToolCall, Usage
 from synergia_core.services._base import Service, usable_model
-from synergia_core.services._checks import check_text, check_user_id, to_uuid
+from synergia_core.services._checks import check_json, check_text, check_user_id, to_uuid
 from synergia_core.services._cost import message_cost
-from synergia_core.services._message_rows import new_message
+from synergia_core.services._message_rows import body_of, closing_parts, new_message
 from synergia_core.services._tree import check_parent
 
 __all__ = ["MAX_ERROR_CHARS", "StreamingMethods"]
 
 MAX_ERROR_CHARS = 10_000
 """The longest error text :meth:`StreamingMethods.fail` stores."""
+
+
+def _parts_argument(value: object, field: str) -> list[Part]:
+    """Parts given as objects or as dicts, validated.
+
+    Raises:
+        InvalidInputError: Something that is not a list of parts.
+    """
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidInputError(f"{field} must be a list of parts", field=field)
+    try:
+        return parts_adapter.validate_python(list(value))
+    except ValidationError as exc:
+        raise InvalidInputError(f"invalid {field}: {_first_error(exc)}", field=field) from None
+
+
+def _tool_calls_argument(value: object) -> list[ToolCall]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidInputError("tool_calls must be a list of tool calls", field="tool_calls")
+    try:
+        return [
+            item if isinstance(item, ToolCall) else ToolCall.model_validate(item) for item in value
+        ]
+    except ValidationError as exc:
+        raise InvalidInputError(f"invalid tool_calls: {_first_error(exc)}", "tool_calls") from None
+
+
+def _metadata_argument(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("metadata must be a mapping", field="metadata")
+    merged = dict(value)
+    check_json(merged, "metadata")
+    return merged
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(item) for item in error.get("loc", ()))
+    return f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", ""))
 
 
 class StreamingMethods(Service):
@@ -84,7 +131,7 @@ class StreamingMethods(Service):
                 chat_id=chat_uuid,
                 user_id=user_id,
                 role=Role.assistant,
-                content="",
+                body=("", None),
                 status=MessageStatus.streaming,
                 now=now,
                 parent_id=parent_uuid,
@@ -96,25 +143,48 @@ class StreamingMethods(Service):
                 raise ChatNotFound(chat_uuid)
             return added
 
-    def append(self, id: uuid.UUID | str, chunk: str, *, user_id: str) -> None:
-        """Append a chunk to a streaming message.
+    def append(
+        self,
+        id: uuid.UUID | str,
+        chunk: str,
+        *,
+        user_id: str,
+        kind: Literal["text", "reasoning"] = "text",
+    ) -> None:
+        """Append a chunk of text (or of reasoning) to a streaming message.
 
-        One ``UPDATE`` that concatenates in the database: the content is
-        never read back, so a chunk costs the same at any length.
+        One ``UPDATE`` that concatenates in the database: nothing is read
+        back, so a chunk costs the same at any length. Streamed reasoning
+        becomes the reply's first part (a
+        :class:`~synergia_core.parts.ReasoningPart`) when it is closed.
 
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
-            InvalidInputError: The chunk holds a NUL character, or the content
-                would grow past the configured limit.
+            InvalidInputError: The chunk holds a NUL character, ``kind`` is
+                not ``"text"`` or ``"reasoning"``, or the message would grow
+                past the configured limit.
         """
+        if kind not in ("text", "reasoning"):
+            raise InvalidInputError("kind must be 'text' or 'reasoning'", field="kind")
+        text, reasoning = (chunk, "") if kind == "text" else ("", chunk)
+        self._append(id, user_id, text, reasoning)
+
+    def _append(self, id: uuid.UUID | str, user_id: str, text: str, reasoning: str) -> None:
+        """Append text and reasoning to a streaming message in one statement."""
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
         limit = self._config.max_content_chars
-        check_text(chunk, "chunk", max_chars=limit)
+        check_text(text, "chunk", max_chars=limit)
+        check_text(reasoning, "chunk", max_chars=limit)
         with self._scope(write=True) as repos:
             appended = repos.messages.append_content(
-                message_id, user_id=user_id, chunk=chunk, max_chars=limit, now=self._config.clock()
+                message_id,
+                user_id=user_id,
+                chunk=text,
+                reasoning=reasoning,
+                max_chars=limit,
+                now=self._config.clock(),
             )
             if appended:
                 return
@@ -124,17 +194,35 @@ class StreamingMethods(Service):
             )
 
     def finish(
-        self, id: uuid.UUID | str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        *,
+        user_id: str,
+        usage: Usage | None = None,
+        parts: Sequence[Part] | None = None,
+        tool_calls: Sequence[ToolCall] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Complete a streaming message, recording its usage and cost.
 
-        The cost is computed from the model's prices now, and stored.
+        A streamed reply can end with more than it streamed: ``parts`` and
+        ``tool_calls`` are added after the streamed reasoning and text (in
+        that order), and ``metadata`` is merged into the message's (its keys
+        win). The cost is computed from the model's prices now, and stored.
 
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
+            InvalidInputError: A part an assistant message cannot hold (a
+                tool result), something that cannot be stored, or a reply
+                larger than the configured limit.
         """
-        return self._close(id, user_id, MessageStatus.complete, usage, {})
+        extra = _parts_argument(parts, "parts") + [
+            ToolCallPart(id=call.id, name=call.name, arguments=call.arguments)
+            for call in _tool_calls_argument(tool_calls)
+        ]
+        merged = None if metadata is None else _metadata_argument(metadata)
+        return self._close(id, user_id, MessageStatus.complete, usage, {}, extra, merged)
 
     def fail(
         self, id: uuid.UUID | str, error: str, *, user_id: str, usage: Usage | None = None
@@ -171,11 +259,26 @@ class StreamingMethods(Service):
         status: MessageStatus,
         usage: Usage | None,
         values: dict[str, Any],
+        extra: Sequence[Part] = (),
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        replace: bool = False,
     ) -> MessageRead:
+        """Close a streaming message. Its row is locked from the read to the
+        write, so no chunk lands in between and is lost from its parts."""
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
-            message = self._streaming(repos, message_id, user_id)
+        with self._scope(write=True, atomic=True) as repos:
+            message = repos.messages.streaming_for_update(message_id, user_id=user_id)
+            if message is None:
+                self._streaming(repos, message_id, user_id)  # raises the right error
+                raise MessageNotFound(message_id)
+            streamed_reasoning = bool(message.parts) and isinstance(message.parts[0], ReasoningPart)
+            if extra or replace or metadata is not None or streamed_reasoning:
+                merged = {**message.metadata, **(metadata or {})}
+                parts = closing_parts(message, extra, replace=replace)
+                content, stored = body_of(parts, merged, self._config)
+                values.update(content=content, parts=stored, reasoning=None, metadata=merged)
             if usage is not None and message.model_id is not None:
                 pricing = repos.models.pricing(message.model_id)
                 values.update(usage.model_dump())
@@ -184,8 +287,7 @@ class StreamingMethods(Service):
             closed = repos.messages.finish_stream(
                 message_id, user_id=user_id, status=status, values=values, now=self._config.clock()
             )
-            if closed is None:  # closed by someone else since we looked
-                self._streaming(repos, message_id, user_id)
+            if closed is None:  # pragma: no cover - the row is locked
                 raise MessageNotFound(message_id)
             return closed
 

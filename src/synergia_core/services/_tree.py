@@ -14,7 +14,7 @@ from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import ChatRead, MessageRead, MessageStatus, Role
 from synergia_core.services._base import Service, usable_model
 from synergia_core.services._checks import check_limit, check_text, check_user_id, to_uuid
-from synergia_core.services._message_rows import new_message
+from synergia_core.services._message_rows import body_of, edited_parts, new_message
 
 __all__ = ["TreeMethods", "check_parent"]
 
@@ -98,9 +98,10 @@ class TreeMethods(Service):
         """Add a sibling of a message with new content; it becomes the current leaf.
 
         The old message and everything under it stay: the edit is a new
-        branch. The sibling copies the role, tool calls, ``tool_call_id``,
-        attachments and metadata; it has no model, usage or cost (it was
-        not produced by a model call).
+        branch. The sibling has the original's role, metadata and parts with
+        its text replaced by ``content`` (tool calls, images and files kept,
+        reasoning dropped; for a ``tool`` message, the result's output); it
+        has no model, usage or cost (it was not produced by a model call).
 
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
@@ -109,7 +110,7 @@ class TreeMethods(Service):
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        check_text(content, "content", max_chars=self._config.max_content_chars)
+        check_text(content, "content")
         now = self._config.clock()
         with self._scope(write=True) as repos:
             original = repos.messages.get(message_id, user_id=user_id)
@@ -117,18 +118,17 @@ class TreeMethods(Service):
                 raise MessageNotFound(message_id)
             if original.status is MessageStatus.streaming:
                 raise InvalidStateError("message", message_id, original.status.value)
+            parts = edited_parts(original, content)
+            body = body_of(parts, original.metadata, self._config, "content")
             row = new_message(
                 chat_id=original.chat_id,
                 user_id=user_id,
                 role=original.role,
-                content=content,
+                body=body,
                 status=MessageStatus.complete,
                 now=now,
                 parent_id=original.parent_id,
                 under_current_leaf=False,
-                tool_calls=original.tool_calls,
-                tool_call_id=original.tool_call_id,
-                attachments=original.attachments,
                 metadata=original.metadata,
             )
             added = repos.messages.append(row, now=now)
@@ -184,7 +184,7 @@ class TreeMethods(Service):
                 chat_id=original.chat_id,
                 user_id=user_id,
                 role=Role.assistant,
-                content="",
+                body=("", None),
                 status=MessageStatus.streaming,
                 now=now,
                 parent_id=original.parent_id,
@@ -219,3 +219,37 @@ class TreeMethods(Service):
             if chat is None:
                 raise MessageNotFound(message_id)
             return chat
+
+    def delete(self, id: uuid.UUID | str, *, user_id: str) -> None:
+        """Delete a message and everything under it.
+
+        The branch leaves every view (``list``, ``thread``, ``siblings``,
+        ``context``, search) and the chat's ``message_count``; when the chat's
+        current leaf was on it, the current leaf moves to the message's parent.
+        Usage and cost reports still count the deleted messages: the money
+        was spent. A deleted message is ``MessageNotFound`` for every call.
+
+        Raises:
+            MessageNotFound: No live message of the user's live chats has this id.
+        """
+        message_id = to_uuid(id, "id")
+        check_user_id(user_id)
+        with self._scope(write=True, atomic=True) as repos:
+            removed = repos.messages.delete_branch(
+                message_id, user_id=user_id, now=self._config.clock()
+            )
+            if removed is None:
+                raise MessageNotFound(message_id)
+
+    def clear(self, chat_id: uuid.UUID | str, *, user_id: str) -> None:
+        """Delete every message of a chat (as :meth:`delete` does); the chat
+        stays, empty, and usage reports still count what was spent.
+
+        Raises:
+            ChatNotFound: No live chat of this user has this id.
+        """
+        chat_uuid = to_uuid(chat_id, "chat_id")
+        check_user_id(user_id)
+        with self._scope(write=True, atomic=True) as repos:
+            if not repos.messages.clear(chat_uuid, user_id=user_id, now=self._config.clock()):
+                raise ChatNotFound(chat_uuid)

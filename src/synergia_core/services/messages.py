@@ -49,11 +49,11 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
             ModelUnavailableError: The model is disabled or deleted.
             InvalidInputError: The parent is in another chat; ``usage`` is
                 given without a ``model_id``; a text holds a NUL character or
-                the content is longer than the configured limit.
+                the message stores more than the configured limit.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        check_message(data, self._config)
+        body = check_message(data, self._config)
         now = self._config.clock()
         with self._scope(write=True) as repos:
             cost = Decimal(0)
@@ -67,7 +67,7 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
                 chat_id=chat_uuid,
                 user_id=user_id,
                 role=data.role,
-                content=data.content,
+                body=body,
                 status=MessageStatus.complete,
                 now=now,
                 parent_id=data.parent_id,
@@ -75,9 +75,6 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
                 model_id=data.model_id,
                 usage=data.usage,
                 cost=cost,
-                tool_calls=data.tool_calls,
-                tool_call_id=data.tool_call_id,
-                attachments=data.attachments,
                 metadata=data.metadata,
             )
             added = repos.messages.append(row, now=now)

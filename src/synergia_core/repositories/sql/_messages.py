@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from synergia_core.repositories.protocols import NewMessage
 from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
+    chats,
     message_from_row,
     message_from_tuple,
     messages,
@@ -21,6 +22,7 @@ from synergia_core.repositories.sql._rows import (
 from synergia_core.repositories.sql._statements import (
     APPEND_GENERIC,
     APPEND_POSTGRESQL,
+    LIVE_MESSAGE,
     MESSAGE_BY_ID,
     NEWEST,
     NEWEST_BEFORE,
@@ -36,8 +38,13 @@ __all__ = ["SqlMessageRepository"]
 _STREAMING = MessageStatus.streaming.value
 _ID = param("message_id", messages.c.id)
 _USER = param("user_id", messages.c.user_id)
+_CHAT = param("chat_id", messages.c.chat_id)
+_NOW = param("now", messages.c.updated_at)
 _OWNED = sa.and_(
-    messages.c.id == _ID, messages.c.user_id == _USER, live_chat(messages.c.chat_id, _USER)
+    messages.c.id == _ID,
+    messages.c.user_id == _USER,
+    LIVE_MESSAGE,
+    live_chat(messages.c.chat_id, _USER),
 )
 _IS_STREAMING = sa.and_(_OWNED, messages.c.status == _STREAMING)
 
@@ -55,38 +62,87 @@ def _siblings() -> sa.Select[Any]:
         .select_from(
             messages.join(target, sa.and_(messages.c.chat_id == target.c.chat_id, same_parent))
         )
-        .where(target.c.id == _ID, target.c.user_id == _USER, live_chat(target.c.chat_id, _USER))
+        .where(
+            target.c.id == _ID,
+            target.c.user_id == _USER,
+            target.c.deleted_at.is_(None),
+            LIVE_MESSAGE,
+            live_chat(target.c.chat_id, _USER),
+        )
         .order_by(messages.c.seq)
     )
 
 
-def _newest_descendant() -> sa.Select[Any]:
+def _subtree() -> Any:
+    """The live message ``p_message_id`` of the user and its live descendants."""
     anchor = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).where(_OWNED)
     tree = anchor.cte("synergia_subtree", recursive=True)
-    step = sa.select(messages.c.id, messages.c.chat_id, messages.c.seq).join(
-        tree, sa.and_(messages.c.chat_id == tree.c.chat_id, messages.c.parent_id == tree.c.id)
+    step = (
+        sa.select(messages.c.id, messages.c.chat_id, messages.c.seq)
+        .join(
+            tree, sa.and_(messages.c.chat_id == tree.c.chat_id, messages.c.parent_id == tree.c.id)
+        )
+        .where(LIVE_MESSAGE)
     )
-    tree = tree.union_all(step)
-    return sa.select(tree.c.id).order_by(tree.c.seq.desc()).limit(1)
+    return tree.union_all(step)
 
 
 def _append_content(length: Any) -> sa.Update:
-    chunk = sa.bindparam("p_chunk", type_=messages.c.content.type)
-    room = sa.bindparam("p_room", type_=sa.Integer())  # max_chars - len(chunk)
+    text = sa.bindparam("p_chunk", type_=messages.c.content.type)
+    reasoning = sa.bindparam("p_reasoning", type_=messages.c.content.type)
+    room = sa.bindparam("p_room", type_=sa.Integer())  # max_chars - both chunks
+    streamed = sa.func.coalesce(messages.c.reasoning, "")
     return (
         sa.update(messages)
-        .where(_IS_STREAMING, length(messages.c.content) <= room)
-        .values(content=messages.c.content + chunk, updated_at=param("now", messages.c.updated_at))
+        .where(_IS_STREAMING, length(messages.c.content) + length(streamed) <= room)
+        .values(
+            content=messages.c.content + text,
+            reasoning=sa.case((reasoning == "", messages.c.reasoning), else_=streamed + reasoning),
+            updated_at=_NOW,
+        )
     )
 
 
+_SUBTREE = _subtree()
 _SIBLINGS = _siblings()
-_NEWEST_DESCENDANT = _newest_descendant()
+_NEWEST_DESCENDANT = sa.select(_SUBTREE.c.id).order_by(_SUBTREE.c.seq.desc()).limit(1)
 _APPEND_CONTENT = {
     "postgresql": _append_content(sa.func.char_length),
     "sqlite": _append_content(sa.func.length),
 }
 _FINISH = sa.update(messages).where(_IS_STREAMING).returning(*MESSAGE_COLUMNS)
+_LOCKED_STREAMING = sa.select(*MESSAGE_COLUMNS).where(_IS_STREAMING).with_for_update()
+
+# messages.delete: the branch, then the chat's counters and current leaf
+_BRANCH_ROOT = sa.select(messages.c.chat_id, messages.c.parent_id).where(_OWNED)
+_LOCK_CHAT = (
+    sa.select(chats.c.current_message_id)
+    .where(chats.c.id == _CHAT, chats.c.user_id == _USER, chats.c.deleted_at.is_(None))
+    .with_for_update()
+)
+_HIDE_BRANCH = (
+    sa.update(messages)
+    .where(messages.c.id.in_(sa.select(_SUBTREE.c.id)), LIVE_MESSAGE)
+    .values(deleted_at=_NOW, updated_at=_NOW)
+)
+_HIDE_CHAT = (
+    sa.update(messages)
+    .where(messages.c.chat_id == _CHAT, messages.c.user_id == _USER, LIVE_MESSAGE)
+    .values(deleted_at=_NOW, updated_at=_NOW)
+)
+_IN_BRANCH = sa.select(sa.literal(1)).where(
+    sa.exists().where(_SUBTREE.c.id == sa.bindparam("p_leaf", type_=messages.c.id.type))
+)
+_UNCOUNT = (
+    sa.update(chats)
+    .where(chats.c.id == _CHAT, chats.c.user_id == _USER)
+    .values(
+        message_count=chats.c.message_count - sa.bindparam("p_removed", type_=sa.Integer()),
+        updated_at=_NOW,
+    )
+)
+_MOVE_LEAF = _UNCOUNT.values(current_message_id=param("leaf", chats.c.current_message_id))
+_CLEAR_CHAT = _UNCOUNT.values(current_message_id=None)
 
 
 class SqlMessageRepository:
@@ -116,6 +172,8 @@ class SqlMessageRepository:
         values["role"] = message.role.value
         values["status"] = message.status.value
         values["error"] = None
+        values["reasoning"] = None
+        values["deleted_at"] = None
         values["updated_at"] = message.created_at
         if self._connection.dialect.name == "postgresql":
             statement = APPEND_POSTGRESQL[message.under_current_leaf]
@@ -197,17 +255,28 @@ class SqlMessageRepository:
         chunk: str,
         max_chars: int,
         now: dt.datetime,
+        reasoning: str = "",
     ) -> bool:
-        """Append to a streaming message in one ``UPDATE``; nothing is read back."""
+        """Append to a streaming message's text (and reasoning) in one
+        ``UPDATE``; nothing is read back."""
         statement = _APPEND_CONTENT.get(self._connection.dialect.name, _APPEND_CONTENT["sqlite"])
+        room = max_chars - len(chunk) - len(reasoning)
         bound = params(
             message_id=message_id,
             user_id=user_id,
             chunk=chunk,
-            room=max_chars - len(chunk),
+            reasoning=reasoning,
+            room=room,
             now=now,
         )
         return bool(self._connection.execute(statement, bound).rowcount)
+
+    def streaming_for_update(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
+        """The streaming message, its row locked until the transaction ends
+        (PostgreSQL; SQLite's write lock is held from ``BEGIN IMMEDIATE``)."""
+        bound = params(message_id=message_id, user_id=user_id)
+        row = self._connection.execute(_LOCKED_STREAMING, bound).first()
+        return None if row is None else message_from_tuple(row)
 
     def finish_stream(
         self,
@@ -227,3 +296,34 @@ class SqlMessageRepository:
         }
         row = self._connection.execute(_FINISH, bound).first()
         return None if row is None else message_from_tuple(row)
+
+    def delete_branch(self, message_id: uuid.UUID, *, user_id: str, now: dt.datetime) -> int | None:
+        """Hide a message and its descendants (see the protocol)."""
+        bound = params(message_id=message_id, user_id=user_id, now=now)
+        root = self._connection.execute(_BRANCH_ROOT, bound).first()
+        if root is None:
+            return None
+        chat_id, parent_id = root
+        bound = {**bound, **params(chat_id=chat_id)}
+        leaf = self._connection.execute(_LOCK_CHAT, bound).scalar()
+        moves = (
+            leaf is not None
+            and self._connection.execute(_IN_BRANCH, {**bound, "p_leaf": leaf}).first() is not None
+        )
+        removed = self._connection.execute(_HIDE_BRANCH, bound).rowcount
+        if moves:
+            self._connection.execute(
+                _MOVE_LEAF, {**bound, "p_removed": removed, "p_leaf": parent_id}
+            )
+        else:
+            self._connection.execute(_UNCOUNT, {**bound, "p_removed": removed})
+        return int(removed)
+
+    def clear(self, chat_id: uuid.UUID, *, user_id: str, now: dt.datetime) -> bool:
+        """Hide every message of a live chat (see the protocol)."""
+        bound = params(chat_id=chat_id, user_id=user_id, now=now)
+        if self._connection.execute(_LOCK_CHAT, bound).first() is None:
+            return False
+        removed = self._connection.execute(_HIDE_CHAT, bound).rowcount
+        self._connection.execute(_CLEAR_CHAT, {**bound, "p_removed": removed})
+        return True

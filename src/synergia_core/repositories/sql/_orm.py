@@ -20,6 +20,14 @@ Design notes:
   SQLite batch migrations order-dependent. The services maintain it.
 * ``synergia_chats.activity_at`` is the last message time, else the creation
   time: the sort key of chat lists, indexed with the owner for keyset pages.
+* ``synergia_chats.message_count`` counts live messages;
+  ``synergia_chats.last_seq`` is the last ``seq`` handed out (the next
+  message gets ``last_seq + 1``), so deleting messages never reuses one.
+* ``synergia_messages.parts`` holds a message's typed parts as JSON, or
+  ``NULL`` when the message is just its text (``content``), which most are.
+  ``content`` is always the text view. ``reasoning`` accumulates reasoning
+  streamed into a reply until the reply is closed. ``deleted_at`` hides a
+  deleted branch from every view; usage reports still count it.
 * Reads select the ``metadata`` of chats and messages as ``NULLIF(metadata,
   '{}')``: most rows have none, and the database's ``NULL`` costs no JSON
   decoding (see ``_rows.py``).
@@ -70,6 +78,7 @@ CREATE TRIGGER synergia_messages_append AFTER INSERT ON synergia_messages
 BEGIN
     UPDATE synergia_chats
     SET message_count = message_count + 1,
+        last_seq = max(last_seq, NEW.seq),
         last_message_at = NEW.created_at,
         activity_at = NEW.created_at,
         updated_at = NEW.created_at,
@@ -151,6 +160,7 @@ class Chat(Base):
     is_pinned: Mapped[bool]
     is_archived: Mapped[bool]
     message_count: Mapped[int]
+    last_seq: Mapped[int] = mapped_column(server_default=sa.text("0"))
     current_message_id: Mapped[uuid.UUID | None]
     last_message_at: Mapped[dt.datetime | None]
     activity_at: Mapped[dt.datetime]
@@ -194,12 +204,12 @@ class Message(Base):
     reasoning_tokens: Mapped[int] = mapped_column(sa.BigInteger())
     cost: Mapped[Decimal]
     error: Mapped[str | None] = mapped_column(sa.Text())
-    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSONDocument)
-    tool_call_id: Mapped[str | None] = mapped_column(sa.String(255))
-    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSONDocument)
+    parts: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSONDocument)
+    reasoning: Mapped[str | None] = mapped_column(sa.Text())
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    deleted_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         sa.UniqueConstraint("chat_id", "seq"),

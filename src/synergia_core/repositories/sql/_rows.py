@@ -15,15 +15,15 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.engine import Row, RowMapping
 
+from synergia_core.parts import ReasoningPart, TextPart, parts_adapter
 from synergia_core.repositories.sql._orm import Chat, Message, Model
 from synergia_core.schemas import (
-    Attachment,
     ChatRead,
     MessageRead,
     MessageStatus,
     ModelRead,
     Role,
-    ToolCall,
+    classic_views,
 )
 
 __all__ = [
@@ -59,7 +59,31 @@ def _read_column(table: sa.Table, name: str) -> sa.ColumnElement[Any]:
 
 MODEL_COLUMNS = tuple(models.c[name] for name in ModelRead.model_fields)
 CHAT_COLUMNS = tuple(_read_column(chats, name) for name in ChatRead.model_fields)
-MESSAGE_COLUMNS = tuple(_read_column(messages, name) for name in MessageRead.model_fields)
+_STORED_MESSAGE_FIELDS = (
+    "id",
+    "chat_id",
+    "parent_id",
+    "seq",
+    "role",
+    "content",
+    "parts",
+    "reasoning",
+    "status",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost",
+    "error",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+MESSAGE_COLUMNS = tuple(_read_column(messages, name) for name in _STORED_MESSAGE_FIELDS)
+"""What reads of messages select: the stored columns a :class:`MessageRead`
+is built from (its part views are computed from ``parts``)."""
 
 
 _ROLES = {role.value: role for role in Role}
@@ -70,6 +94,12 @@ _STATUSES = {status.value: status for status in MessageStatus}
 _MODEL_FIELDS = set(ModelRead.model_fields)
 _CHAT_FIELDS = set(ChatRead.model_fields)
 _MESSAGE_FIELDS = set(MessageRead.model_fields)
+_TEXT_FIELDS = set(TextPart.model_fields)
+_REASONING_FIELDS = set(ReasoningPart.model_fields)
+_REASONING_DEFAULTS = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in ReasoningPart.model_fields.items()
+}
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -120,15 +150,29 @@ def message_from_row(row: RowMapping | Mapping[str, Any]) -> MessageRead:
     return _message(dict(row))
 
 
+def text_part(text: str) -> TextPart:
+    """A :class:`TextPart` of stored text, built without validation."""
+    return trusted(TextPart, {"type": "text", "text": text, "meta": {}}, _TEXT_FIELDS)
+
+
 def _message(values: dict[str, Any]) -> MessageRead:
     values["role"] = _ROLES[values["role"]]
     values["status"] = _STATUSES[values["status"]]
     if values["metadata"] is None:
         values["metadata"] = {}
-    tool_calls = values["tool_calls"]
-    if tool_calls is not None:
-        values["tool_calls"] = [ToolCall.model_construct(**call) for call in tool_calls]
-    attachments = values["attachments"]
-    if attachments is not None:
-        values["attachments"] = [Attachment.model_construct(**item) for item in attachments]
+    stored = values["parts"]
+    reasoning = values.pop("reasoning")
+    if stored is None:
+        # Just its text (most messages): no JSON to decode, no views to build.
+        content = values["content"]
+        parts: list[Any] = [text_part(content)] if content else []
+        if reasoning:  # a reply streaming its reasoning
+            streamed = {**_REASONING_DEFAULTS, "text": reasoning, "meta": {}}
+            parts.insert(0, trusted(ReasoningPart, streamed, _REASONING_FIELDS))
+        values["parts"] = parts
+        values["tool_calls"] = values["tool_call_id"] = values["attachments"] = None
+    else:
+        parts = parts_adapter.validate_python(stored)
+        values["parts"] = parts
+        values["tool_calls"], values["tool_call_id"], values["attachments"] = classic_views(parts)
     return trusted(MessageRead, values, _MESSAGE_FIELDS)

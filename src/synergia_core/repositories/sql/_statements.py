@@ -27,6 +27,7 @@ __all__ = [
     "APPEND_POSTGRESQL",
     "CHATS_AFTER",
     "CHATS_FIRST",
+    "LIVE_MESSAGE",
     "MESSAGE_BY_ID",
     "NEWEST",
     "NEWEST_BEFORE",
@@ -78,7 +79,7 @@ def _append_generic(under_current_leaf: bool) -> sa.Insert:
     """The append on SQLite: one ``INSERT ... SELECT``.
 
     It reads the chat row it appends to: the next ``seq`` is the chat's
-    ``message_count + 1`` and the default parent its current leaf. SQLite
+    ``last_seq + 1`` and the default parent its current leaf. SQLite
     runs the statement under its write lock, and the schema's trigger
     (:data:`~synergia_core.repositories.sql._orm.SQLITE_APPEND_TRIGGER`)
     updates the counters and the leaf within it.
@@ -89,9 +90,7 @@ def _append_generic(under_current_leaf: bool) -> sa.Insert:
         else _param("parent_id", messages.c.parent_id)
     )
     values = [
-        (chats.c.message_count + 1).label("seq")
-        if name == "seq"
-        else _param(name, messages.c[name])
+        (chats.c.last_seq + 1).label("seq") if name == "seq" else _param(name, messages.c[name])
         for name in INSERT_COLUMNS
     ]
     return (
@@ -127,12 +126,13 @@ def _append_postgresql(under_current_leaf: bool) -> sa.Insert:
         .where(chats.c.id == old.c.id)
         .values(
             message_count=chats.c.message_count + 1,
+            last_seq=chats.c.last_seq + 1,
             last_message_at=_NOW,
             activity_at=_NOW,
             updated_at=_NOW,
             current_message_id=_param("id", messages.c.id),
         )
-        .returning(chats.c.message_count.label("seq"), old.c.current_message_id.label("leaf"))
+        .returning(chats.c.last_seq.label("seq"), old.c.current_message_id.label("leaf"))
         .cte("synergia_bump")
     )
     # Parameters in a SELECT list have no column to take their type from, so
@@ -164,9 +164,13 @@ _MESSAGE_CHAT = _param("chat_id", messages.c.chat_id)
 _MESSAGE_USER = _param("user_id", messages.c.user_id)
 _LIMIT = sa.bindparam("p_limit", type_=sa.Integer())
 
+LIVE_MESSAGE = messages.c.deleted_at.is_(None)
+"""The message is not deleted (``messages.delete``)."""
+
 MESSAGE_BY_ID = sa.select(*MESSAGE_COLUMNS).where(
     messages.c.id == _param("message_id", messages.c.id),
     messages.c.user_id == _MESSAGE_USER,
+    LIVE_MESSAGE,
     live_chat(messages.c.chat_id, _MESSAGE_USER),
 )
 """A message of one of the user's live chats."""
@@ -176,6 +180,7 @@ def _newest(before: bool) -> sa.Select[Any]:
     query = sa.select(*MESSAGE_COLUMNS).where(
         messages.c.chat_id == _MESSAGE_CHAT,
         messages.c.user_id == _MESSAGE_USER,
+        LIVE_MESSAGE,
         live_chat(_MESSAGE_CHAT, _MESSAGE_USER),
     )
     if before:
@@ -208,6 +213,7 @@ def _thread(from_current_leaf: bool, limited: bool) -> sa.Select[Any]:
         messages.c.id == start,
         messages.c.chat_id == _MESSAGE_CHAT,
         messages.c.user_id == _MESSAGE_USER,
+        LIVE_MESSAGE,  # (the ancestors of a live message are live)
         live_chat(_MESSAGE_CHAT, _MESSAGE_USER),
     )
     path = anchor.cte("synergia_path", recursive=True)
