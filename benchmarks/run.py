@@ -335,7 +335,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
         w1 = median_per_op(
             {
                 "lib": lambda: sy.messages.add(lib_chat, user_says, user_id=USER),
-                "floor": lambda: floor.append(floor_chat, USER, user_says.content),
+                "floor": lambda: floor.append(floor_chat, USER, user_says.content or ""),
             },
             sizes.rounds,
             per_round,
@@ -445,7 +445,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
             w5 = median_per_op(
                 {
                     "lib": partial(sy.messages.add, target_chat, user_says, user_id=USER),
-                    "floor": partial(floor.append, twin, USER, user_says.content),
+                    "floor": partial(floor.append, twin, USER, user_says.content or ""),
                 },
                 sizes.rounds,
                 sizes.reads,
@@ -531,7 +531,7 @@ def run_async(backend: Backend, chat: uuid.UUID, sizes: Sizes) -> list[Row]:
     w1 = median_per_op(
         {
             "sync": lambda: backend.sy.messages.add(floor_chat, user_says, user_id=USER),
-            "floor": lambda: floor.append(floor_chat, USER, user_says.content),
+            "floor": lambda: floor.append(floor_chat, USER, user_says.content or ""),
         },
         sizes.rounds,
         max(1, sizes.appends // sizes.rounds),
