@@ -415,6 +415,10 @@ class ChatStream:
         """The usage of the final chunk, if the request asked for it."""
         return self._usage
 
+    def error(self) -> str | None:
+        """Always ``None``: Chat Completions streams fail by raising."""
+        return None
+
     def metadata(self) -> dict[str, JsonValue]:
         """``{"openai": {"id", "model", "finish_reason", ...}}``."""
         return {PROVIDER: dict(self._details)} if self._details else {}
