@@ -45,7 +45,9 @@ class ServiceConfig:
         max_content_chars: The longest message content (and streamed total)
             accepted; longer is :class:`~synergia_core.errors.InvalidInputError`.
         token_counter: Counts tokens when ``messages.context()`` trims a
-            history to fit; by default tiktoken when installed, else an estimate.
+            history to fit; by default an estimate, which counts exactly with
+            tiktoken once its encoding is loaded (see
+            :func:`~synergia_core.tokens.default_token_counter`).
     """
 
     clock: Callable[[], dt.datetime] = field(default=utc_now)
