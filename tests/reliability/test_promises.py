@@ -9,24 +9,39 @@ broken once; its regression tests run on both backends and both faces
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import subprocess
 import sys
 import textwrap
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from synergia_core import (
+    Attachment,
     ChatCreate,
+    ChatUpdate,
     InvalidInputError,
     MessageCreate,
+    ModelCreate,
+    ModelService,
+    ModelUpdate,
+    Role,
+    ServiceConfig,
     Synergia,
+    ToolCall,
+    Usage,
 )
+from synergia_core.services._checks import MAX_JSON_INT
+from tests.conftest import FacadeFactory
+from tests.helpers import make_model
 from tests.reliability.snapshot import snapshot
 
 S = TypeVar("S", bound=BaseModel)
@@ -51,6 +66,389 @@ def refused(sy: Synergia, call: Callable[[Any], object], field: str | None = Non
             call(tx)
         tx.chats.create(ChatCreate(user_id="alice", title=marker))  # the block is still usable
     assert any(chat.title == marker for chat in sy.chats.list(user_id="alice", limit=1000).items)
+
+
+# ----------------------------------------------------- 7. every stored byte counts
+
+
+@pytest.fixture
+def small(facade: FacadeFactory) -> Synergia:
+    """A facade whose messages and metadata may hold 1,000 characters."""
+    return facade(ServiceConfig(max_content_chars=1_000))
+
+
+def test_a_message_counts_every_stored_character(small: Synergia) -> None:
+    """Regression: only strings counted; numbers, many tool calls and many
+    attachments stored megabytes past a 1,000-character limit."""
+    chat = small.chats.create(ChatCreate(user_id="alice"))
+    numbers = {"n": list(range(300))}  # ~1,100 characters of JSON, no string at all
+    many_calls = [ToolCall(id=str(i), name="f") for i in range(40)]
+    many_files = [Attachment(kind="file", uri="s3://b/k", mime_type="text/plain")] * 20
+    oversized: list[dict[str, Any]] = [
+        {"role": "user", "content": "x", "metadata": numbers},
+        {"role": "assistant", "content": "", "tool_calls": many_calls},
+        {"role": "user", "content": "", "attachments": many_files},
+        {"role": "user", "content": "x" * 900, "metadata": {"k": "y" * 100}},
+        {"role": "tool", "content": "r" * 990, "tool_call_id": "c" * 20},
+    ]
+    for fields in oversized:
+        data = MessageCreate.model_validate(fields)
+        refused(small, partial(add_to, chat.id, data))
+    with pytest.raises(InvalidInputError, match="the limit is 1000"):
+        small.messages.add(chat.id, MessageCreate.model_validate(oversized[0]), user_id="alice")
+    # The whole limit is available to a message without extras.
+    full = small.messages.add(
+        chat.id, MessageCreate(role="user", content="z" * 1_000), user_id="alice"
+    )
+    assert len(full.content) == 1_000
+
+
+def test_an_edit_counts_the_copied_extras(small: Synergia) -> None:
+    chat = small.chats.create(ChatCreate(user_id="alice"))
+    original = small.messages.add(
+        chat.id,
+        MessageCreate(role="user", content="hi", metadata={"k": "v" * 500}),
+        user_id="alice",
+    )
+    small.messages.edit(original.id, "a" * 400, user_id="alice")
+    refused(small, lambda s: s.messages.edit(original.id, "a" * 600, user_id="alice"), "content")
+
+
+def test_chat_and_model_metadata_count_their_numbers(small: Synergia) -> None:
+    numbers = {"n": [12345] * 200}
+    refused(small, lambda s: s.chats.create(ChatCreate(user_id="alice", metadata=numbers)))
+    chat = small.chats.create(ChatCreate(user_id="alice"))
+    refused(small, lambda s: s.chats.update(chat.id, ChatUpdate(metadata=numbers), user_id="alice"))
+    model = ModelCreate(provider="p", name="m", price_per_million_tokens=1, metadata=numbers)
+    refused(small, lambda s: s.models.create(model), "metadata")
+    created = make_model(small)
+    refused(small, lambda s: s.models.update(created.id, ModelUpdate(metadata=numbers)))
+
+
+# --------------------------------------------- 9. times at the edges of datetime
+
+
+EAST = dt.timezone(dt.timedelta(hours=14))
+WEST = dt.timezone(dt.timedelta(hours=-12))
+
+
+@pytest.mark.parametrize("by", [None, "model", "day", "user", "chat"])
+def test_usage_bounds_beyond_what_datetime_holds(sy: Synergia, by: str | None) -> None:
+    """Regression: datetime.min east of UTC (or max west of it) raised a raw
+    OverflowError/StatementError: in UTC it is before year 1 (after 9999)."""
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="hi"), user_id="alice")
+
+    def count(**bounds: Any) -> int:
+        if by is None:
+            return sy.usage.totals(**bounds).message_count
+        rows = sy.usage.breakdown(by, **bounds)  # type: ignore[arg-type]
+        return sum(row.message_count for row in rows)
+
+    assert count(since=dt.datetime.min.replace(tzinfo=EAST)) == 1  # since the beginning
+    assert count(until=dt.datetime.max.replace(tzinfo=WEST)) == 1  # until the end
+    assert count(since=dt.datetime.max.replace(tzinfo=WEST)) == 0  # after the end
+    assert count(until=dt.datetime.min.replace(tzinfo=EAST)) == 0  # before the beginning
+    assert (
+        count(
+            since=dt.datetime.min.replace(tzinfo=dt.timezone.utc),
+            until=dt.datetime.max.replace(tzinfo=dt.timezone.utc),
+        )
+        == 1
+    )
+    with pytest.raises(InvalidInputError, match="since"):
+        count(since=dt.datetime.min)  # naive
+
+
+# ------------------------------------------------------- 11. caller mistakes
+
+
+def test_a_dict_is_validated_into_the_schema(sy: Synergia) -> None:
+    """Regression: a dict where a schema was expected raised AttributeError.
+    The rule: a valid dict is accepted, an invalid one is ValidationError."""
+    model = sy.models.create({"provider": "p", "name": "m", "price_per_million_tokens": "2.5"})
+    assert model.input_price_per_million == Decimal("2.5")
+    assert sy.models.update(model.id, {"display_name": "M"}).display_name == "M"
+    chat = sy.chats.create({"user_id": "alice", "title": "t"})
+    assert sy.chats.update(chat.id, {"title": "u"}, user_id="alice").title == "u"
+    message = sy.messages.add(chat.id, {"role": "user", "content": "hi"}, user_id="alice")
+    assert message.content == "hi"
+    stream = sy.messages.start(chat.id, user_id="alice", model_id=model.id)
+    finished = sy.messages.finish(
+        stream.id,
+        user_id="alice",
+        usage={"input_tokens": 1_000_000, "output_tokens": 0},
+    )
+    assert finished.cost == Decimal("2.5")
+    before = snapshot(sy.engine.url)
+    for call in (
+        lambda: sy.models.create({"provider": "p"}),
+        lambda: sy.chats.update(chat.id, {"is_pinned": None}, user_id="alice"),
+        lambda: sy.messages.add(chat.id, {"role": "robot", "content": ""}, user_id="alice"),
+    ):
+        with pytest.raises(ValidationError):
+            call()
+    assert snapshot(sy.engine.url) == before
+
+
+def test_wrong_types_name_the_parameter(sy: Synergia) -> None:
+    """Regression: TypeError, KeyError, Alembic's CommandError and database
+    errors escaped for arguments of the wrong type."""
+    model = make_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    message = sy.messages.add(chat.id, MessageCreate(role="user", content="q"), user_id="alice")
+    stream = sy.messages.start(chat.id, user_id="alice", model_id=model.id)
+    cases: list[tuple[Callable[[Any], object], str]] = [
+        (lambda s: s.models.create(5), "data"),
+        (lambda s: s.models.create([("provider", "p")]), "data"),
+        (lambda s: s.models.update(model.id, "name"), "data"),
+        (lambda s: s.chats.create(None), "data"),
+        (lambda s: s.chats.update(chat.id, 1, user_id="alice"), "data"),
+        (lambda s: s.messages.add(chat.id, "hello", user_id="alice"), "data"),
+        (lambda s: s.messages.append(stream.id, None, user_id="alice"), "chunk"),
+        (lambda s: s.messages.append(stream.id, b"bytes", user_id="alice"), "chunk"),
+        (lambda s: s.messages.edit(message.id, 5, user_id="alice"), "content"),
+        (lambda s: s.messages.edit(message.id, None, user_id="alice"), "content"),
+        (lambda s: s.messages.fail(stream.id, None, user_id="alice"), "error"),
+        (lambda s: s.messages.finish(stream.id, user_id="alice", usage="1,2"), "usage"),
+        (lambda s: s.models.get_by_name(1, 2), "provider"),
+        (lambda s: s.models.get_by_name("p", None), "name"),
+        (lambda s: s.models.list(enabled_only="yes"), "enabled_only"),
+        (lambda s: s.chats.list(user_id="alice", pinned="true"), "pinned"),
+        (lambda s: s.chats.list(user_id="alice", include_archived=1), "include_archived"),
+        (lambda s: s.messages.context(chat.id, user_id="alice", format=10**5000), "format"),
+        (lambda s: s.usage.breakdown(["day"]), "by"),
+        (lambda s: s.usage.totals(since="2020-01-01"), "since"),
+        (lambda s: s.messages.get(message.id, user_id=7), "user_id"),
+        (lambda s: s.messages.thread(chat.id, user_id="alice", leaf_id=3.5), "leaf_id"),
+    ]
+    for call, field in cases:
+        refused(sy, call, field)
+    assert sy.messages.get(message.id, user_id="alice").content == "q"
+
+
+@pytest.mark.parametrize("revision", ["bogus", 5, None, ""])
+def test_facade_migrate_refuses_an_unknown_revision(sy: Synergia, revision: Any) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        sy.migrate(revision)
+    assert caught.value.field == "revision"
+    assert sy.health().status == "healthy"
+
+
+def create_chat(data: ChatCreate, sy: Any) -> object:
+    return sy.chats.create(data)
+
+
+def create_model(data: ModelCreate, sy: Any) -> object:
+    return sy.models.create(data)
+
+
+def test_json_integers_are_bounded_to_64_bits(sy: Synergia) -> None:
+    """Regression: a 5,000-digit integer in metadata failed in the driver
+    (Python's int-to-str limit) with a raw StatementError."""
+    for huge in (10**5000, -(10**5000), MAX_JSON_INT + 1, -MAX_JSON_INT - 1):
+        chat_data = ChatCreate(user_id="alice", metadata={"n": huge})
+        model_data = ModelCreate(
+            provider="p", name="m", price_per_million_tokens=1, metadata={"n": [huge]}
+        )
+        refused(sy, partial(create_chat, chat_data), "metadata")
+        refused(sy, partial(create_model, model_data), "metadata")
+    chat = sy.chats.create(
+        ChatCreate(user_id="alice", metadata={"max": MAX_JSON_INT, "min": -MAX_JSON_INT})
+    )
+    assert sy.chats.get(chat.id, user_id="alice").metadata == {
+        "max": MAX_JSON_INT,
+        "min": -MAX_JSON_INT,
+    }  # read back exactly on both backends
+
+
+def test_schema_instances_built_without_validation(sy: Synergia) -> None:
+    """model_construct (or a field changed after validation) puts any value
+    in a schema: the services check each field cheaply and refuse it."""
+    model = make_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    stream = sy.messages.start(chat.id, user_id="alice", model_id=model.id)
+    price = {"input_price_per_million": Decimal(1), "output_price_per_million": Decimal(1)}
+    good_model = ModelCreate(provider="p", name="fresh", **price)
+    mutated = ChatCreate(user_id="alice")
+    mutated.title = 42  # type: ignore[assignment]
+    broken: list[tuple[Callable[[Any], object], str]] = [
+        (lambda s: s.models.create(construct(ModelCreate, provider="p")), "data"),
+        (
+            lambda s: s.models.create(good_model.model_copy(update={"provider": "x" * 101})),
+            "provider",
+        ),
+        (lambda s: s.models.create(good_model.model_copy(update={"name": 7})), "name"),
+        (
+            lambda s: s.models.create(
+                good_model.model_copy(update={"input_price_per_million": Decimal("NaN")})
+            ),
+            "input_price_per_million",
+        ),
+        (
+            lambda s: s.models.create(
+                good_model.model_copy(update={"output_price_per_million": "1"})
+            ),
+            "output_price_per_million",
+        ),
+        (
+            lambda s: s.models.create(good_model.model_copy(update={"context_window": 2**40})),
+            "context_window",
+        ),
+        (
+            lambda s: s.models.create(good_model.model_copy(update={"is_enabled": "no"})),
+            "is_enabled",
+        ),
+        (lambda s: s.models.create(good_model.model_copy(update={"metadata": [1]})), "metadata"),
+        (
+            lambda s: s.models.update(
+                model.id, construct(ModelUpdate, name=None, _fields_set={"name"})
+            ),
+            "name",
+        ),
+        (lambda s: s.chats.create(mutated), "title"),
+        (lambda s: s.chats.create(construct(ChatCreate, user_id=5, metadata={})), "user_id"),
+        (
+            lambda s: s.chats.create(
+                construct(
+                    ChatCreate,
+                    user_id="alice",
+                    title=None,
+                    model_id="x",
+                    system_prompt=None,
+                    metadata={},
+                )
+            ),
+            "model_id",
+        ),
+        (
+            lambda s: s.chats.update(
+                chat.id, construct(ChatUpdate, is_pinned="yes"), user_id="alice"
+            ),
+            "is_pinned",
+        ),
+        (lambda s: s.messages.add(chat.id, message(role="robot"), user_id="alice"), "role"),
+        (lambda s: s.messages.add(chat.id, message(content=None), user_id="alice"), "content"),
+        (lambda s: s.messages.add(chat.id, message(parent_id="p"), user_id="alice"), "parent_id"),
+        (
+            lambda s: s.messages.add(
+                chat.id,
+                message(model_id=model.id, usage=construct(Usage, input_tokens=-1)),
+                user_id="alice",
+            ),
+            "usage",
+        ),
+        (
+            lambda s: s.messages.add(
+                chat.id,
+                message(
+                    model_id=model.id,
+                    usage=construct(
+                        Usage,
+                        input_tokens=5,
+                        output_tokens=2**63,
+                        cache_read_tokens=0,
+                        cache_write_tokens=0,
+                        reasoning_tokens=0,
+                    ),
+                ),
+                user_id="alice",
+            ),
+            "usage.output_tokens",
+        ),
+        (
+            lambda s: s.messages.add(
+                chat.id, message(role=Role("assistant"), tool_calls=[{"id": "c"}]), user_id="alice"
+            ),
+            "tool_calls",
+        ),
+        (
+            lambda s: s.messages.add(
+                chat.id,
+                message(role=Role("assistant"), tool_calls=[construct(ToolCall, id="c")]),
+                user_id="alice",
+            ),
+            "tool_calls",
+        ),
+        (
+            lambda s: s.messages.add(
+                chat.id,
+                message(attachments=[construct(Attachment, kind="pdf", uri="u", mime_type="m")]),
+                user_id="alice",
+            ),
+            "attachments",
+        ),
+        (
+            lambda s: s.messages.add(chat.id, message(tool_call_id="c"), user_id="alice"),
+            "tool_call_id",
+        ),
+        (
+            lambda s: s.messages.add(chat.id, message(metadata={1: "x"}), user_id="alice"),
+            "metadata",
+        ),
+        (
+            lambda s: s.messages.finish(
+                stream.id, user_id="alice", usage=construct(Usage, input_tokens=1)
+            ),
+            "usage",
+        ),
+    ]
+    for call, field in broken:
+        refused(sy, call, field)
+
+
+def construct(schema: type[S], **values: Any) -> S:
+    """``schema.model_construct`` with any values (no validation, no typing)."""
+    return schema.model_construct(**values)
+
+
+def message(**fields: Any) -> MessageCreate:
+    """A valid text message, then ``fields`` put in without validation."""
+    return MessageCreate(role="user", content="hi").model_copy(update=fields)
+
+
+def test_services_on_a_session_check_what_they_are_given() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        ModelService.from_session(42)  # type: ignore[arg-type]
+    assert caught.value.field == "session"
+    with pytest.raises(InvalidInputError) as caught:
+        Synergia("sqlite://", config={"max_content_chars": 5})  # type: ignore[arg-type]
+    assert caught.value.field == "config"
+    for bad in ({"max_content_chars": 0}, {"max_content_chars": "10"}, {"clock": 5}):
+        with pytest.raises(InvalidInputError):
+            ServiceConfig(**bad)
+
+
+# ----------------------------------------------------------- 12. negative zero
+
+
+def test_negative_zero_prices_read_back_as_zero(sy: Synergia) -> None:
+    """Regression: Decimal("-0") read back as -0 on SQLite and 0 on PostgreSQL."""
+    model = sy.models.create(
+        ModelCreate(
+            provider="p",
+            name="free",
+            input_price_per_million=Decimal("-0"),
+            output_price_per_million=Decimal("-0.00"),
+            cache_read_price_per_million=Decimal("-0E+3"),
+        )
+    )
+    updated = sy.models.update(model.id, ModelUpdate(cache_write_price_per_million=Decimal("-0")))
+    constructed = ModelCreate(provider="p", name="c", price_per_million_tokens=1).model_copy(
+        update={"input_price_per_million": Decimal("-0.0")}
+    )
+    other = sy.models.create(constructed)
+    for read in (model, updated, sy.models.get(model.id), sy.models.get(other.id)):
+        for price in (
+            read.input_price_per_million,
+            read.output_price_per_million,
+            read.cache_read_price_per_million,
+            read.cache_write_price_per_million,
+        ):
+            assert price is None or not price.is_signed(), repr(price)
+    stored = sy.models.get(model.id)
+    assert str(stored.input_price_per_million) == "0"
+    assert sy.models.get(other.id).input_price_per_million == 0
 
 
 # ------------------------------------------------- 15. the package logger

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from synergia_core._translate import translate_errors
 from synergia_core.db import READ_ONLY
+from synergia_core.errors import InvalidInputError
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.tokens import TokenCounter, default_token_counter
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_CONTENT_CHARS = 1_000_000
-"""Default upper bound of a message's content, in characters."""
+"""Default upper bound of a message's size, in characters."""
 
 
 def utc_now() -> dt.datetime:
@@ -44,10 +45,15 @@ class ServiceConfig:
             comes from it.
         max_content_chars: The longest message content (and streamed total)
             accepted; longer is :class:`~synergia_core.errors.InvalidInputError`.
+            Every stored character of a message counts (content, tool calls,
+            attachments, metadata), and of a chat's or a model's metadata.
         token_counter: Counts tokens when ``messages.context()`` trims a
             history to fit; by default an estimate, which counts exactly with
             tiktoken once its encoding is loaded (see
             :func:`~synergia_core.tokens.default_token_counter`).
+
+    Raises:
+        InvalidInputError: A setting is of the wrong type or out of range.
     """
 
     clock: Callable[[], dt.datetime] = field(default=utc_now)
@@ -55,8 +61,20 @@ class ServiceConfig:
     token_counter: TokenCounter = field(default_factory=default_token_counter)
 
     def __post_init__(self) -> None:
-        if self.max_content_chars < 1:
-            raise ValueError("max_content_chars must be at least 1")
+        if not callable(self.clock):
+            raise InvalidInputError("clock must be callable", field="clock")
+        if (
+            isinstance(self.max_content_chars, bool)
+            or not isinstance(self.max_content_chars, int)
+            or self.max_content_chars < 1
+        ):
+            raise InvalidInputError(
+                "max_content_chars must be an integer of at least 1", field="max_content_chars"
+            )
+        if not isinstance(self.token_counter, TokenCounter):
+            raise InvalidInputError(
+                "token_counter must have a count(text) method", field="token_counter"
+            )
 
 
 class Scope(Protocol):

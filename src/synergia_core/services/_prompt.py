@@ -259,8 +259,11 @@ class PromptMethods(Service):
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        if format not in ("openai", "anthropic"):
-            raise InvalidInputError(f"unknown context format {format!r}", field="format")
+        if not isinstance(format, str) or format not in ("openai", "anthropic"):
+            shown = f"{format!r:.40}" if isinstance(format, str) else f"a {type(format).__name__}"
+            raise InvalidInputError(
+                f"unknown context format {shown}; use 'openai' or 'anthropic'", field="format"
+            )
         if max_input_tokens is not None and (
             isinstance(max_input_tokens, bool)
             or not isinstance(max_input_tokens, int)

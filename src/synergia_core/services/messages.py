@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from synergia_core.errors import ChatNotFound, InvalidInputError, MessageNotFound
 from synergia_core.schemas import MessageCreate, MessageRead, MessageStatus, Page
 from synergia_core.services._base import usable_model
-from synergia_core.services._checks import check_limit, check_user_id, to_uuid
+from synergia_core.services._checks import as_schema, check_limit, check_user_id, to_uuid
 from synergia_core.services._cost import message_cost
 from synergia_core.services._cursor import decode_cursor, encode_cursor
 from synergia_core.services._message_rows import check_message, new_message
@@ -34,7 +36,9 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
     ``context`` turns the current thread into a provider's message list.
     """
 
-    def add(self, chat_id: uuid.UUID | str, data: MessageCreate, *, user_id: str) -> MessageRead:
+    def add(
+        self, chat_id: uuid.UUID | str, data: MessageCreate | Mapping[str, Any], *, user_id: str
+    ) -> MessageRead:
         """Append a complete message to one of the user's live chats.
 
         The message's parent defaults to the chat's current leaf, and the new
@@ -48,11 +52,16 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
             InvalidInputError: The parent is in another chat; ``usage`` is
-                given without a ``model_id``; a text holds a NUL character or
-                the content is longer than the configured limit.
+                given without a ``model_id``; a text holds a NUL character;
+                the message (content, tool calls, attachments and metadata
+                together) is larger than ``max_content_chars``; ``data`` is
+                not a :class:`MessageCreate` (or holds invalid values).
+            pydantic.ValidationError: ``data`` is a dict that is not a valid
+                :class:`MessageCreate`.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
+        data = as_schema(data, MessageCreate, "data")
         check_message(data, self._config)
         now = self._config.clock()
         with self._scope(write=True) as repos:
