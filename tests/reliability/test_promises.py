@@ -40,6 +40,7 @@ from synergia_core import (
     Usage,
 )
 from synergia_core.services._checks import MAX_JSON_INT
+from synergia_core.services._cursor import encode_cursor
 from tests.conftest import FacadeFactory
 from tests.helpers import make_model
 from tests.reliability.snapshot import snapshot
@@ -158,6 +159,102 @@ def test_usage_bounds_beyond_what_datetime_holds(sy: Synergia, by: str | None) -
     )
     with pytest.raises(InvalidInputError, match="since"):
         count(since=dt.datetime.min)  # naive
+
+
+# --------------------------------------------------------------- 10. cursors
+
+
+def pages(sy: Synergia) -> tuple[uuid.UUID, str, str]:
+    """Alice has 3 chats, one with 3 messages: a chat cursor and a message cursor."""
+    chats = [sy.chats.create(ChatCreate(user_id="alice")) for _ in range(3)]
+    for text in ("a", "b", "c"):
+        sy.messages.add(chats[0].id, MessageCreate(role="user", content=text), user_id="alice")
+    chat_cursor = sy.chats.list(user_id="alice", limit=1).next_cursor
+    message_cursor = sy.messages.list(chats[0].id, user_id="alice", limit=1).next_cursor
+    assert chat_cursor is not None
+    assert message_cursor is not None
+    return chats[0].id, chat_cursor, message_cursor
+
+
+def test_a_cursor_belongs_to_its_user_chat_and_filters(sy: Synergia) -> None:
+    """Regression: alice's cursor in bob's list returned [] (no error)."""
+    chat_id, chat_cursor, message_cursor = pages(sy)
+    bob_chat = sy.chats.create(ChatCreate(user_id="bob"))
+    other_chat = sy.chats.create(ChatCreate(user_id="alice"))
+    misuses: list[Callable[[Any], object]] = [
+        lambda s: s.chats.list(user_id="bob", cursor=chat_cursor),
+        lambda s: s.chats.list(user_id="alice", cursor=chat_cursor, pinned=True),
+        lambda s: s.chats.list(user_id="alice", cursor=chat_cursor, include_archived=True),
+        lambda s: s.chats.list(user_id="alice", cursor=message_cursor),
+        lambda s: s.messages.list(chat_id, user_id="bob", cursor=message_cursor),
+        lambda s: s.messages.list(other_chat.id, user_id="alice", cursor=message_cursor),
+        lambda s: s.messages.list(bob_chat.id, user_id="bob", cursor=message_cursor),
+        lambda s: s.messages.list(chat_id, user_id="alice", cursor=chat_cursor),
+    ]
+    for misuse in misuses:
+        refused(sy, misuse, "cursor")
+    assert len(sy.chats.list(user_id="alice", limit=1, cursor=chat_cursor).items) == 1
+    assert len(sy.messages.list(chat_id, user_id="alice", limit=1, cursor=message_cursor).items)
+
+
+FORGED_CHAT_POSITIONS: list[tuple[Any, Any]] = [
+    ("2020-01-01T00:00:00+00:00", 5),  # an id that is no string: was AttributeError
+    ("0001-01-01T00:00:00+05:00", str(uuid.uuid4())),  # before year 1 in UTC: OverflowError
+    ("9999-12-31T23:59:59-05:00", str(uuid.uuid4())),  # after 9999 in UTC
+    ("2020-01-01T00:00:00", str(uuid.uuid4())),  # naive
+    ("not a time", str(uuid.uuid4())),
+    (12, str(uuid.uuid4())),
+    (None, None),
+    ("2020-01-01T00:00:00+00:00", "not-a-uuid"),
+    ("2020-01-01T00:00:00+00:00", "x" * 500),
+    (["nested"], {"dict": 1}),
+]
+FORGED_SEQS: list[Any] = [0, -1, 2**31, 10**30, "1", True, None, 1.5, [1]]
+
+
+def list_chats(cursor: str, sy: Any) -> object:
+    return sy.chats.list(user_id="alice", cursor=cursor)
+
+
+def list_messages(chat_id: uuid.UUID, cursor: str, sy: Any) -> object:
+    return sy.messages.list(chat_id, user_id="alice", cursor=cursor)
+
+
+def test_forged_cursors_are_checked_value_by_value(sy: Synergia) -> None:
+    """Regression: a cursor minted with the key that ships in the package,
+    holding values out of range, raised raw OverflowError/AttributeError/
+    StatementError (and aborted the transaction on PostgreSQL)."""
+    chat_id, _, _ = pages(sy)
+    for activity, key in FORGED_CHAT_POSITIONS:
+        forged = encode_cursor("chats", (activity, key), bound=("alice", False, None), secret=None)
+        refused(sy, partial(list_chats, forged), "cursor")
+    for seq in FORGED_SEQS:
+        forged = encode_cursor("messages", (seq,), bound=("alice", str(chat_id)), secret=None)
+        refused(sy, partial(list_messages, chat_id, forged), "cursor")
+    # A well-formed forgery gets a page of the caller's own data, nothing more.
+    forged = encode_cursor("messages", (3,), bound=("alice", str(chat_id)), secret=None)
+    page = sy.messages.list(chat_id, user_id="alice", cursor=forged)
+    assert [m.content for m in page.items] == ["a", "b"]
+
+
+def test_a_host_secret_makes_cursors_unforgeable(facade: FacadeFactory) -> None:
+    secret = b"0123456789abcdef-host-secret"
+    sy = facade(ServiceConfig(cursor_secret=secret))
+    chat_id, chat_cursor, message_cursor = pages(sy)
+    twin = facade(ServiceConfig(cursor_secret=secret))  # another process of the same host
+    assert len(twin.chats.list(user_id="alice", limit=1, cursor=chat_cursor).items) == 1
+    minted = encode_cursor("messages", (3,), bound=("alice", str(chat_id)), secret=None)
+    refused(sy, lambda s: s.messages.list(chat_id, user_id="alice", cursor=minted), "cursor")
+    stranger = facade(ServiceConfig(cursor_secret=b"another secret of 16+ bytes"))
+    refused(stranger, lambda s: s.chats.list(user_id="alice", cursor=chat_cursor), "cursor")
+    refused(stranger, lambda s: s.messages.list(chat_id, user_id="alice", cursor=message_cursor))
+
+
+@pytest.mark.parametrize("secret", ["a string secret!!", b"short", 12345])
+def test_a_cursor_secret_is_sixteen_bytes_or_more(secret: Any) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        ServiceConfig(cursor_secret=secret)
+    assert caught.value.field == "cursor_secret"
 
 
 # ------------------------------------------------------- 11. caller mistakes

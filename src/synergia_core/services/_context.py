@@ -51,6 +51,11 @@ class ServiceConfig:
             history to fit; by default an estimate, which counts exactly with
             tiktoken once its encoding is loaded (see
             :func:`~synergia_core.tokens.default_token_counter`).
+        cursor_secret: A secret key (16 bytes or more) that makes pagination
+            cursors unforgeable; ``None`` uses a key that ships in the package,
+            which still detects altered cursors and cursors used with another
+            user, chat or filter (see :mod:`synergia_core.services._cursor`).
+            Give every process that serves one host the same secret.
 
     Raises:
         InvalidInputError: A setting is of the wrong type or out of range.
@@ -59,6 +64,7 @@ class ServiceConfig:
     clock: Callable[[], dt.datetime] = field(default=utc_now)
     max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
     token_counter: TokenCounter = field(default_factory=default_token_counter)
+    cursor_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not callable(self.clock):
@@ -74,6 +80,12 @@ class ServiceConfig:
         if not isinstance(self.token_counter, TokenCounter):
             raise InvalidInputError(
                 "token_counter must have a count(text) method", field="token_counter"
+            )
+        if self.cursor_secret is not None and (
+            not isinstance(self.cursor_secret, bytes) or len(self.cursor_secret) < 16
+        ):
+            raise InvalidInputError(
+                "cursor_secret must be bytes, at least 16 of them", field="cursor_secret"
             )
 
 

@@ -25,7 +25,7 @@ from synergia_core.services._checks import (
     to_uuid,
 )
 from synergia_core.services._context import ServiceConfig
-from synergia_core.services._cursor import decode_cursor, encode_cursor
+from synergia_core.services._cursor import decode_cursor, encode_cursor, invalid_cursor
 
 __all__ = ["ChatService"]
 
@@ -131,13 +131,16 @@ class ChatService(Service):
 
         Raises:
             InvalidInputError: ``limit`` is out of range, a filter is not a
-                bool, or ``cursor`` is invalid.
+                bool, or ``cursor`` is invalid: altered, or made for another
+                user or other filters.
         """
         check_user_id(user_id)
         check_limit(limit)
         check_bool(include_archived, "include_archived")
         check_optional_bool(pinned, "pinned")
-        after = None if cursor is None else _decode_chat_cursor(cursor)
+        bound = (user_id, include_archived, pinned)
+        secret = self._config.cursor_secret
+        after = None if cursor is None else _decode_chat_cursor(cursor, bound, secret)
         with self._scope(write=False) as repos:
             items = repos.chats.list(
                 user_id=user_id,
@@ -150,7 +153,12 @@ class ChatService(Service):
         if len(items) > limit:
             items = items[:limit]
             key = ChatKey.of(items[-1])
-            next_cursor = encode_cursor(_CURSOR_KIND, key.activity_at.isoformat(), str(key.id))
+            next_cursor = encode_cursor(
+                _CURSOR_KIND,
+                (key.activity_at.isoformat(), str(key.id)),
+                bound=bound,
+                secret=secret,
+            )
         return Page[ChatRead](items=items, next_cursor=next_cursor)
 
     def update(
@@ -238,13 +246,20 @@ class ChatService(Service):
                 raise ChatNotFound(chat_id)
 
 
-def _decode_chat_cursor(cursor: str) -> ChatKey:
-    activity, chat_id = decode_cursor(cursor, _CURSOR_KIND, 2)
+def _decode_chat_cursor(
+    cursor: object, bound: tuple[str, bool, bool | None], secret: bytes | None
+) -> ChatKey:
+    """The position a chat-list cursor holds, every value checked."""
+    activity, chat_id = decode_cursor(cursor, _CURSOR_KIND, 2, bound=bound, secret=secret)
+    if not isinstance(activity, str) or not isinstance(chat_id, str) or len(activity) > 64:
+        raise invalid_cursor()
     try:
         moment = dt.datetime.fromisoformat(activity)
-        key = ChatKey(moment, uuid.UUID(chat_id))
-    except (TypeError, ValueError):
-        raise InvalidInputError("invalid cursor", field="cursor") from None
-    if moment.utcoffset() is None:
-        raise InvalidInputError("invalid cursor", field="cursor")
-    return key
+        offset = moment.utcoffset()
+        moment = moment.astimezone(dt.timezone.utc) if offset is not None else moment
+        key_id = uuid.UUID(chat_id) if len(chat_id) <= 64 else None
+    except (ValueError, OverflowError):
+        raise invalid_cursor() from None
+    if offset is None or key_id is None:
+        raise invalid_cursor()
+    return ChatKey(moment, key_id)
