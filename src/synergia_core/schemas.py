@@ -18,7 +18,15 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    model_validator,
+)
 from typing_extensions import Self
 
 __all__ = [
@@ -396,7 +404,12 @@ def _as_mapping(payload: Any) -> Mapping[str, Any]:
             return result
     if hasattr(payload, "__dict__"):
         return {k: v for k, v in vars(payload).items() if not k.startswith("_")}
-    raise TypeError(f"expected a usage mapping, got {type(payload).__name__}")
+    # Neither a mapping nor an object with fields: pydantic's ValidationError
+    # ("Input should be a valid dictionary"), as for any other bad payload.
+    return _PAYLOAD.validate_python(payload)
+
+
+_PAYLOAD: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 
 class ToolCall(BaseModel):
