@@ -18,7 +18,15 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    model_validator,
+)
 from typing_extensions import Self
 
 __all__ = [
@@ -46,9 +54,37 @@ MAX_TOKENS = 1_000_000_000
 """Upper bound of any single token count (one billion): far above any real
 request, low enough that sums over billions of messages stay in 64 bits."""
 
+MAX_PRICE_DIGITS = 20
+"""Most digits of a price (USD per million tokens)."""
+MAX_PRICE_PLACES = 10
+"""Most decimal places of a price."""
+
 T = TypeVar("T")
 
-Price = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=10, allow_inf_nan=False)]
+
+def normalize_decimal(value: Decimal) -> Decimal:
+    """``value``, with a negative zero made positive (``-0`` -> ``0``,
+    ``-0.00`` -> ``0.00``).
+
+    ``Decimal("-0")`` equals zero but keeps its sign: SQLite would store and
+    return ``-0`` while PostgreSQL's ``NUMERIC`` returns ``0``. Every
+    ``Decimal`` input goes through here, so both backends read back the same.
+    """
+    if value.is_zero() and value.is_signed():
+        return value.copy_abs()
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        max_digits=MAX_PRICE_DIGITS,
+        decimal_places=MAX_PRICE_PLACES,
+        allow_inf_nan=False,
+    ),
+    AfterValidator(normalize_decimal),
+]
 TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
 Metadata = dict[str, JsonValue]
 UserId = Annotated[str, Field(min_length=1, max_length=255)]
@@ -59,7 +95,11 @@ Title = Annotated[str, Field(max_length=500)]
 SystemPrompt = Annotated[str, Field(max_length=200_000)]
 WindowSize = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 
-_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False)
+# Instances given to a schema (a Usage in a MessageCreate, a ModelCreate to
+# model_validate) are validated again: one built with model_construct, or
+# changed after validation, is refused with a ValidationError here instead
+# of failing later in a validator or a database.
+_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False, revalidate_instances="always")
 _OUTPUT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -364,13 +404,18 @@ def _as_mapping(payload: Any) -> Mapping[str, Any]:
             return result
     if hasattr(payload, "__dict__"):
         return {k: v for k, v in vars(payload).items() if not k.startswith("_")}
-    raise TypeError(f"expected a usage mapping, got {type(payload).__name__}")
+    # Neither a mapping nor an object with fields: pydantic's ValidationError
+    # ("Input should be a valid dictionary"), as for any other bad payload.
+    return _PAYLOAD.validate_python(payload)
+
+
+_PAYLOAD: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 
 
 class ToolCall(BaseModel):
     """A function call requested by an assistant message."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
     id: Annotated[str, Field(min_length=1, max_length=255)]
     name: Annotated[str, Field(min_length=1, max_length=255)]
@@ -380,7 +425,7 @@ class ToolCall(BaseModel):
 class Attachment(BaseModel):
     """A reference to content stored elsewhere (never the bytes themselves)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
     kind: Literal["image", "file", "audio"]
     uri: Annotated[str, Field(min_length=1, max_length=4096)]

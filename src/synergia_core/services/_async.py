@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec, Self
 
-from synergia_core.services._base import Service
+from synergia_core.errors import InvalidInputError
+from synergia_core.services._base import Service, check_config
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
@@ -86,7 +87,7 @@ class AsyncService(Generic[S]):
 
     def __init__(self, runner: Runner, config: ServiceConfig | None = None) -> None:
         self._runner = runner
-        self._config = config if config is not None else ServiceConfig()
+        self._config = check_config(config)
 
     @classmethod
     def from_session(
@@ -95,7 +96,17 @@ class AsyncService(Generic[S]):
         """An async service working in a host's ``AsyncSession`` (or ``AsyncConnection``).
 
         It takes part in the host's transaction and never commits.
+
+        Raises:
+            InvalidInputError: ``session`` is not an ``AsyncSession`` or
+                ``AsyncConnection``, or ``config`` is not a :class:`ServiceConfig`.
         """
+        if not isinstance(session, (AsyncSession, AsyncConnection)):
+            raise InvalidInputError(
+                "session must be a SQLAlchemy AsyncSession or AsyncConnection, "
+                f"not {type(session).__name__}",
+                field="session",
+            )
         return cls(bind_runner(session), config)
 
     async def _run(self, call: Callable[[S], R]) -> R:

@@ -72,26 +72,51 @@ def select_context(
     thread: Sequence[MessageRead],
     budget: int | None,
     counter: TokenCounter,
+    *,
+    user_first: bool = False,
 ) -> list[MessageRead]:
     """The newest whole groups of ``thread`` that fit ``budget`` with the prompt.
 
     The system prompt is always kept and counted first; groups are taken
     newest first and the walk stops at the first that does not fit, so the
-    result is a contiguous, most recent part of the conversation.
+    result is a contiguous, most recent part of the conversation. A group is
+    never split, so the result never starts with a tool result whose call
+    was left out.
+
+    Args:
+        user_first: Drop the groups before the first user message (system
+            messages aside), whole: for providers whose conversations must
+            start with a user turn (Anthropic). An assistant turn that
+            called tools goes with the tool results that answer it.
     """
     groups = _groups(thread)
-    if budget is None:
-        return [message for group in groups for message in group]
-    used = counter.count(system_prompt) + MESSAGE_OVERHEAD_TOKENS if system_prompt else 0
-    kept: list[list[MessageRead]] = []
-    for group in reversed(groups):
-        cost = sum(message_tokens(message, counter) for message in group)
-        if used + cost > budget:
-            break
-        used += cost
-        kept.append(group)
-    kept.reverse()
-    return [message for group in kept for message in group]
+    if budget is not None:
+        used = counter.count(system_prompt) + MESSAGE_OVERHEAD_TOKENS if system_prompt else 0
+        kept: list[list[MessageRead]] = []
+        for group in reversed(groups):
+            cost = sum(message_tokens(message, counter) for message in group)
+            if used + cost > budget:
+                break
+            used += cost
+            kept.append(group)
+        kept.reverse()
+        groups = kept
+    if user_first:
+        groups = _from_first_user_turn(groups)
+    return [message for group in groups for message in group]
+
+
+def _from_first_user_turn(groups: list[list[MessageRead]]) -> list[list[MessageRead]]:
+    """``groups`` without the assistant groups before the first user message
+    (system messages, which join the system prompt, are kept)."""
+    out: list[list[MessageRead]] = []
+    started = False
+    for group in groups:
+        role = group[0].role
+        started = started or role is Role.user
+        if started or role is Role.system:
+            out.append(group)
+    return out
 
 
 def _images(message: MessageRead) -> list[str]:
@@ -134,7 +159,11 @@ def to_anthropic(system_prompt: str | None, messages: Sequence[MessageRead]) -> 
 
     System messages of the thread join the system prompt; tool results become
     ``tool_result`` blocks of a user turn; consecutive turns of one role are
-    merged so turns alternate, and the list starts with a user turn.
+    merged so turns alternate, and the list starts with a user turn: leading
+    assistant turns are dropped, and with them the tool results answering
+    them (a ``tool_result`` whose ``tool_use`` is not in the list is refused
+    by the API). :func:`select_context` with ``user_first=True`` drops such
+    turns before the token budget is spent on them.
     """
     system_parts = [system_prompt] if system_prompt else []
     turns: list[dict[str, Any]] = []
@@ -145,6 +174,8 @@ def to_anthropic(system_prompt: str | None, messages: Sequence[MessageRead]) -> 
             continue
         blocks: list[dict[str, Any]] = []
         if message.role is Role.tool:
+            if not turns:  # it answers a leading assistant turn, dropped below
+                continue
             role = "user"
             blocks.append(
                 {
@@ -228,8 +259,11 @@ class PromptMethods(Service):
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        if format not in ("openai", "anthropic"):
-            raise InvalidInputError(f"unknown context format {format!r}", field="format")
+        if not isinstance(format, str) or format not in ("openai", "anthropic"):
+            shown = f"{format!r:.40}" if isinstance(format, str) else f"a {type(format).__name__}"
+            raise InvalidInputError(
+                f"unknown context format {shown}; use 'openai' or 'anthropic'", field="format"
+            )
         if max_input_tokens is not None and (
             isinstance(max_input_tokens, bool)
             or not isinstance(max_input_tokens, int)
@@ -249,7 +283,9 @@ class PromptMethods(Service):
                 if pricing is not None and pricing.context_window is not None:
                     budget = max(1, pricing.context_window - (pricing.max_output_tokens or 0))
             thread = self._tail(repos, chat_uuid, user_id, budget, counter)
-        selected = select_context(chat.system_prompt, thread, budget, counter)
+        selected = select_context(
+            chat.system_prompt, thread, budget, counter, user_first=format == "anthropic"
+        )
         if format == "anthropic":
             return to_anthropic(chat.system_prompt, selected)
         return to_openai(chat.system_prompt, selected)

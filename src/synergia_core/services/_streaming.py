@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from synergia_core.errors import (
@@ -14,7 +15,13 @@ from synergia_core.errors import (
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import MessageRead, MessageStatus, Role, Usage
 from synergia_core.services._base import Service, usable_model
-from synergia_core.services._checks import check_text, check_user_id, to_uuid
+from synergia_core.services._checks import (
+    check_str,
+    check_usage,
+    check_user_id,
+    optional_uuid,
+    to_uuid,
+)
 from synergia_core.services._cost import message_cost
 from synergia_core.services._message_rows import new_message
 from synergia_core.services._tree import check_parent
@@ -63,10 +70,10 @@ class StreamingMethods(Service):
             ModelUnavailableError: The model is disabled or deleted.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
-        model_uuid = None if model_id is None else to_uuid(model_id, "model_id")
-        parent_uuid = None if parent_id is None else to_uuid(parent_id, "parent_id")
+        model_uuid = optional_uuid(model_id, "model_id")
+        parent_uuid = optional_uuid(parent_id, "parent_id")
         check_user_id(user_id)
-        now = self._config.clock()
+        now = self._config.now()
         with self._scope(write=True) as repos:
             if model_uuid is None:
                 chat = repos.chats.get(chat_uuid, user_id=user_id)
@@ -105,16 +112,16 @@ class StreamingMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
-            InvalidInputError: The chunk holds a NUL character, or the content
-                would grow past the configured limit.
+            InvalidInputError: The chunk is not a string or holds a NUL
+                character, or the content would grow past the configured limit.
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
         limit = self._config.max_content_chars
-        check_text(chunk, "chunk", max_chars=limit)
+        check_str(chunk, "chunk", max_chars=limit)
         with self._scope(write=True) as repos:
             appended = repos.messages.append_content(
-                message_id, user_id=user_id, chunk=chunk, max_chars=limit, now=self._config.clock()
+                message_id, user_id=user_id, chunk=chunk, max_chars=limit, now=self._config.now()
             )
             if appended:
                 return
@@ -124,20 +131,37 @@ class StreamingMethods(Service):
             )
 
     def finish(
-        self, id: uuid.UUID | str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        *,
+        user_id: str,
+        usage: Usage | Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Complete a streaming message, recording its usage and cost.
 
         The cost is computed from the model's prices now, and stored.
 
+        Args:
+            id: The streaming message.
+            user_id: Its owner.
+            usage: What the call used; a ``dict`` is validated into a :class:`Usage`.
+
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
+            InvalidInputError: ``usage`` is not a :class:`Usage`.
+            pydantic.ValidationError: ``usage`` is a dict that is not a valid
+                :class:`Usage`.
         """
         return self._close(id, user_id, MessageStatus.complete, usage, {})
 
     def fail(
-        self, id: uuid.UUID | str, error: str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        error: str,
+        *,
+        user_id: str,
+        usage: Usage | Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Mark a streaming message failed, keeping its partial text and ``error``.
 
@@ -147,14 +171,19 @@ class StreamingMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
-            InvalidInputError: ``error`` holds a NUL character or is longer
-                than 10,000 characters.
+            InvalidInputError: ``error`` is not a string, holds a NUL
+                character or is longer than 10,000 characters; ``usage`` is
+                not a :class:`Usage`.
         """
-        check_text(error, "error", max_chars=MAX_ERROR_CHARS)
+        check_str(error, "error", max_chars=MAX_ERROR_CHARS)
         return self._close(id, user_id, MessageStatus.failed, usage, {"error": error})
 
     def cancel(
-        self, id: uuid.UUID | str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        *,
+        user_id: str,
+        usage: Usage | Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Mark a streaming message cancelled, keeping its partial text.
 
@@ -169,20 +198,21 @@ class StreamingMethods(Service):
         id: uuid.UUID | str,
         user_id: str,
         status: MessageStatus,
-        usage: Usage | None,
+        usage: object,
         values: dict[str, Any],
     ) -> MessageRead:
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
+        checked = check_usage(usage)
         with self._scope(write=True) as repos:
             message = self._streaming(repos, message_id, user_id)
-            if usage is not None and message.model_id is not None:
+            if checked is not None and message.model_id is not None:
                 pricing = repos.models.pricing(message.model_id)
-                values.update(usage.model_dump())
+                values.update({name: getattr(checked, name) for name in type(checked).model_fields})
                 if pricing is not None:
-                    values["cost"] = message_cost(usage, pricing)
+                    values["cost"] = message_cost(checked, pricing)
             closed = repos.messages.finish_stream(
-                message_id, user_id=user_id, status=status, values=values, now=self._config.clock()
+                message_id, user_id=user_id, status=status, values=values, now=self._config.now()
             )
             if closed is None:  # closed by someone else since we looked
                 self._streaming(repos, message_id, user_id)
