@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import os
 import shutil
 import socket
@@ -81,6 +82,12 @@ class LiveApp:
     """The example app served by uvicorn in a thread, on a port of its own."""
 
     def __init__(self, settings: Settings) -> None:
+        # uvicorn's log_level sets these loggers' levels process-wide: put
+        # them back when the app stops, so later tests see them untouched.
+        self._levels = {
+            name: logging.getLogger(name).level
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+        }
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
@@ -110,6 +117,8 @@ class LiveApp:
         self._server.should_exit = True
         self._thread.join(WAIT)
         self._socket.close()
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
     def api(self, user: str = "alice") -> httpx.Client:
         """An HTTP client of the app's API, as ``user``."""

@@ -249,3 +249,92 @@ def test_bad_arguments(csy: Synergia) -> None:
         "system": "",
         "messages": [],
     }
+
+
+def assert_openai_wellformed(context: list[dict[str, Any]]) -> None:
+    """Every tool message answers a call of the assistant message it follows."""
+    open_calls: set[str] = set()
+    for item in context:
+        if item["role"] == "tool":
+            assert item["tool_call_id"] in open_calls, f"orphan tool message: {context}"
+        elif item["role"] == "assistant":
+            open_calls = {call["id"] for call in item.get("tool_calls", [])}
+        else:
+            open_calls = set()
+
+
+def assert_anthropic_wellformed(context: dict[str, Any]) -> None:
+    """Turns alternate, the first is a user turn, and every tool_result
+    answers a tool_use of the assistant turn right before it."""
+    turns = context["messages"]
+    if not turns:
+        return
+    assert turns[0]["role"] == "user", f"starts with an assistant turn: {turns}"
+    previous_calls: set[str] = set()
+    for index, turn in enumerate(turns):
+        if index:
+            assert turn["role"] != turns[index - 1]["role"], "turns do not alternate"
+        for block in turn["content"]:
+            if block["type"] == "tool_result":
+                assert turn["role"] == "user"
+                assert block["tool_use_id"] in previous_calls, f"orphan tool_result: {turns}"
+        previous_calls = {b["id"] for b in turn["content"] if b["type"] == "tool_use"}
+
+
+def test_no_budget_ever_leaves_an_orphan_tool_result_or_a_leading_assistant_turn(
+    csy: Synergia,
+) -> None:
+    """Regression: trimming that landed just after an assistant tool-call turn
+    gave Anthropic a context starting with the orphan tool_result (the
+    leading assistant turn was dropped, its results kept)."""
+    chat = csy.chats.create(ChatCreate(user_id="alice", system_prompt="S"))
+
+    def call(call_id: str) -> list[ToolCall]:
+        return [ToolCall(id=call_id, name="f", arguments={"q": call_id})]
+
+    add(csy, chat.id, "user", "first question")
+    add(csy, chat.id, "assistant", "", tool_calls=call("a"))
+    add(csy, chat.id, "tool", "result a", tool_call_id="a")
+    add(csy, chat.id, "assistant", "", tool_calls=call("b"))  # a call right after a result
+    add(csy, chat.id, "tool", "result b", tool_call_id="b")
+    add(csy, chat.id, "assistant", "answer one")
+    add(csy, chat.id, "system", "be terse")
+    add(csy, chat.id, "user", "second")
+    add(csy, chat.id, "assistant", "thinking", tool_calls=call("c"))
+    add(csy, chat.id, "tool", "result c", tool_call_id="c")
+    add(csy, chat.id, "assistant", "answer two")
+    full = sum(
+        cost(m["content"] or "") + 40 for m in csy.messages.context(chat.id, user_id="alice")
+    )
+    starts = set()
+    for budget in range(1, full):
+        openai = csy.messages.context(chat.id, user_id="alice", max_input_tokens=budget)
+        assert_openai_wellformed(openai)
+        anthropic = csy.messages.context(
+            chat.id, user_id="alice", max_input_tokens=budget, format="anthropic"
+        )
+        assert_anthropic_wellformed(anthropic)
+        if anthropic["messages"]:
+            starts.add(json.dumps(anthropic["messages"][0]))
+    # The sweep went through the tool-call turns: after them, Anthropic's
+    # context starts at the next user message, never at a tool_result.
+    assert any("second" in start for start in starts)
+    assert not any("tool_result" in start for start in starts)
+
+
+def test_anthropic_trimmed_right_after_a_tool_call_turn(csy: Synergia) -> None:
+    chat = csy.chats.create(ChatCreate(user_id="alice"))
+    add(csy, chat.id, "user", "x" * 100)
+    add(csy, chat.id, "assistant", "", tool_calls=[ToolCall(id="c1", name="f")])
+    add(csy, chat.id, "tool", "22C", tool_call_id="c1")
+    add(csy, chat.id, "assistant", "It is 22C.")
+    add(csy, chat.id, "user", "thanks")
+    budget = 100  # the long question does not fit; everything after it does
+    anthropic = csy.messages.context(
+        chat.id, user_id="alice", max_input_tokens=budget, format="anthropic"
+    )
+    assert anthropic["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "thanks"}]}
+    ]
+    openai = csy.messages.context(chat.id, user_id="alice", max_input_tokens=budget)
+    assert [m["role"] for m in openai] == ["assistant", "tool", "assistant", "user"]

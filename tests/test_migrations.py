@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
 import synergia_core
-from synergia_core import current_revision, downgrade, head_revision, migrate
+from synergia_core import (
+    DatabaseUnavailableError,
+    InvalidInputError,
+    current_revision,
+    downgrade,
+    head_revision,
+    migrate,
+)
 from synergia_core._migration import VERSION_TABLE, _config, history
 from synergia_core.db import create_engine
 from synergia_core.repositories.sql._orm import metadata as synergia_metadata
@@ -171,8 +179,37 @@ def test_four_processes_migrating_at_once(fresh_url: str) -> None:
     assert rows == [(head_revision(),)]
 
 
-def test_unknown_revision_is_an_error(fresh_url: str) -> None:
-    from alembic.util import CommandError
+@pytest.mark.parametrize("revision", ["does-not-exist", "", "+7", "-1", 5, None, b"head", "a\x00"])
+def test_unknown_revision_is_invalid_input(fresh_url: str, revision: Any) -> None:
+    """Regression: an unknown revision escaped as Alembic's CommandError."""
+    with pytest.raises(InvalidInputError) as caught:
+        migrate(fresh_url, revision)
+    assert caught.value.field == "revision"
+    assert table_names(fresh_url) == set()  # nothing half-written, not even the version table
+    with pytest.raises(InvalidInputError, match="revision"):
+        downgrade(fresh_url, revision)
+    migrate(fresh_url)
+    with pytest.raises(InvalidInputError, match="revision"):
+        downgrade(fresh_url, "no-such-revision")
+    assert current_revision(fresh_url) == head_revision()
 
-    with pytest.raises(CommandError):
-        migrate(fresh_url, "does-not-exist")
+
+@pytest.mark.parametrize("target", [5, b"sqlite://", object(), ["sqlite://"]])
+def test_a_target_that_is_no_database_is_invalid_input(target: Any) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: migrate(target),
+        lambda: downgrade(target, "base"),
+        lambda: current_revision(target),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError) as caught:
+            call()
+        assert caught.value.field == "target"
+
+
+def test_an_unreachable_database_is_database_unavailable() -> None:
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+    with pytest.raises(DatabaseUnavailableError):
+        current_revision(url)
+    with pytest.raises(DatabaseUnavailableError):
+        migrate(url)

@@ -166,8 +166,14 @@ def test_usage_from_anthropic_adds_cache_counts_to_the_prompt() -> None:
 def test_usage_from_a_bad_payload() -> None:
     with pytest.raises(ValidationError):
         Usage.from_anthropic({"output_tokens": 1})
-    with pytest.raises(TypeError):
-        Usage.from_openai(42)
+    # Regression: a payload that is no mapping raised a raw TypeError.
+    for payload in (42, "usage", [1, 2]):
+        with pytest.raises(ValidationError):
+            Usage.from_openai(payload)
+        with pytest.raises(ValidationError):
+            Usage.from_anthropic(payload)
+    with pytest.raises(ValidationError):
+        Usage.from_openai({"prompt_tokens": 3, "completion_tokens": 1, "prompt_tokens_details": 7})
 
 
 def test_message_tool_rules() -> None:

@@ -13,6 +13,7 @@ default) or PostgreSQL, with the migrations shipped inside the package::
 Everything public is importable from here and listed in ``__all__``.
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from synergia_core._migration import (
@@ -76,6 +77,12 @@ if TYPE_CHECKING:
         AsyncModelService,
         AsyncUsageService,
     )
+
+# A library adds no handler but this one: without it, a warning logged while
+# the host has configured no logging (health() on a dead database) would be
+# printed to stderr by Python's last-resort handler. The host decides where
+# synergia_core's records go.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AsyncChatService",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from synergia_core import _migration
-from synergia_core._facade import health_report, must_migrate, probe
+from synergia_core._facade import check_arguments, health_report, must_migrate, probe
 from synergia_core._translate import checked_out, checked_out_async, translate_errors
 from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
 from synergia_core.schemas import Health
@@ -207,7 +207,8 @@ class AsyncSynergia:
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
-        InvalidInputError: The URL cannot be parsed or names an unknown database.
+        InvalidInputError: The URL cannot be parsed or names an unknown
+            database, or an argument is of the wrong type.
         ImportError: The URL's driver is not installed (the message names the extra).
     """
 
@@ -220,8 +221,9 @@ class AsyncSynergia:
         echo: bool = False,
         config: ServiceConfig | None = None,
     ) -> None:
-        if url is not None and engine is not None:
-            raise ValueError("give a url or an engine, not both")
+        check_arguments(
+            url, engine, AsyncEngine, {"auto_migrate": auto_migrate, "echo": echo}, config
+        )
         self._owns_engine = engine is None
         self._async_engine: AsyncEngine | None = engine
         self._threaded: _Threaded | None = None

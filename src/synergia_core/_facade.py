@@ -11,12 +11,42 @@ from sqlalchemy.engine import Connection
 
 from synergia_core import _migration
 from synergia_core._version import __version__
-from synergia_core.errors import SchemaOutOfDateError
+from synergia_core.errors import InvalidInputError, SchemaOutOfDateError
 from synergia_core.schemas import Health
 
-__all__ = ["health_report", "must_migrate", "probe", "schema_error"]
+__all__ = ["check_arguments", "health_report", "must_migrate", "probe", "schema_error"]
 
 logger = logging.getLogger(__name__)
+
+
+def check_arguments(
+    url: object, engine: object, engine_type: type, flags: dict[str, object], config: object
+) -> None:
+    """Refuse what a facade cannot be built from, naming the argument.
+
+    Raises:
+        ValueError: Both ``url`` and ``engine`` were given.
+        InvalidInputError: An argument of the wrong type.
+    """
+    from sqlalchemy.engine import URL
+
+    from synergia_core.services import ServiceConfig
+
+    if url is not None and engine is not None:
+        raise ValueError("give a url or an engine, not both")
+    if url is not None and not isinstance(url, (str, URL)):
+        raise InvalidInputError(f"url must be a string or a URL, not {type(url).__name__}", "url")
+    if engine is not None and not isinstance(engine, engine_type):
+        raise InvalidInputError(
+            f"engine must be a {engine_type.__name__}, not {type(engine).__name__}", "engine"
+        )
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"{name} must be True or False", field=name)
+    if config is not None and not isinstance(config, ServiceConfig):
+        raise InvalidInputError(
+            f"config must be a ServiceConfig, not {type(config).__name__}", field="config"
+        )
 
 
 def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:

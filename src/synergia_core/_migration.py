@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,11 +37,14 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from synergia_core._translate import checked_out
+from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import READ_ONLY, create_engine
+from synergia_core.errors import InvalidInputError
 
 __all__ = [
     "TABLE_PREFIX",
@@ -96,6 +100,45 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(_config())
 
 
+# A step relative to a revision: "+1", "-2", "head-1", "0001+1".
+_RELATIVE = re.compile(r"^[\w@]*[+-]\d{1,6}$")
+
+
+def check_target(target: object) -> Target:
+    """``target`` if it is something the migration functions accept.
+
+    Raises:
+        InvalidInputError: It is not a URL, an engine, a connection or ``None``.
+    """
+    if target is None or isinstance(target, (str, URL, Engine, Connection)):
+        return target
+    raise InvalidInputError(
+        "the target must be a database URL, an Engine or a Connection, "
+        f"not {type(target).__name__}",
+        field="target",
+    )
+
+
+def check_revision(revision: object) -> str:
+    """``revision`` if it names a shipped revision ("head", "base", an id)
+    or a step relative to one ("+1", "-1", "head-1").
+
+    Raises:
+        InvalidInputError: It is not a string, or names no shipped revision.
+    """
+    if not isinstance(revision, str) or not 1 <= len(revision) <= 255 or "\x00" in revision:
+        raise InvalidInputError("revision must be a revision id, 'head' or 'base'", "revision")
+    if _RELATIVE.match(revision):
+        return revision  # resolved against the database's revision by Alembic
+    try:
+        _script().get_revisions(revision)
+    except (CommandError, RevisionError, AssertionError, ValueError) as exc:
+        raise InvalidInputError(
+            f"unknown schema revision {revision!r:.80}: {exc}", field="revision"
+        ) from None
+    return revision
+
+
 @contextmanager
 def connect(target: Target, *, read_only: bool = False) -> Iterator[Connection]:
     """Yield a connection in a transaction for ``target`` (see the module docstring)."""
@@ -137,11 +180,14 @@ def migrate(target: Target = None, revision: str = "head") -> None:
     Args:
         target: A URL (``None``: ``$SYNERGIA_DATABASE_URL``, else the
             default SQLite file), an engine, or a connection.
-        revision: The revision to upgrade to.
+        revision: The revision to upgrade to: ``"head"``, a revision id, or
+            a step (``"+1"``).
 
     Raises:
-        alembic.util.CommandError: ``revision`` is unknown.
-        sqlalchemy.exc.OperationalError: The database cannot be reached.
+        InvalidInputError: ``revision`` is unknown or cannot be reached from
+            the database's revision, or ``target`` is not a URL, an engine or
+            a connection, or the URL is invalid.
+        DatabaseUnavailableError: The database cannot be reached.
     """
     _move(target, command.upgrade, revision)
 
@@ -151,22 +197,31 @@ def downgrade(target: Target, revision: str) -> None:
 
     Args:
         target: A URL, an engine, or a connection.
-        revision: The revision to go back to.
+        revision: The revision to go back to (``"base"``, an id, or a step: ``"-1"``).
 
     Raises:
-        alembic.util.CommandError: ``revision`` is unknown.
-        sqlalchemy.exc.OperationalError: The database cannot be reached.
+        InvalidInputError: ``revision`` is unknown or cannot be reached from
+            the database's revision, or ``target`` is not a URL, an engine or
+            a connection, or the URL is invalid.
+        DatabaseUnavailableError: The database cannot be reached.
     """
     _move(target, command.downgrade, revision)
 
 
 def _move(target: Target, step: Callable[[Config, str], None], revision: str) -> None:
     """Run an Alembic upgrade or downgrade under the migration lock, and log it."""
-    with connect(target) as connection:
+    target = check_target(target)
+    revision = check_revision(revision)
+    with translate_errors(), connect(target) as connection:
         _lock(connection)
         before = current_on(connection)
-        with _alembic_proxies_kept():
-            step(_config(connection), revision)
+        try:
+            with _alembic_proxies_kept():
+                step(_config(connection), revision)
+        except (CommandError, RevisionError) as exc:
+            raise InvalidInputError(
+                f"cannot move the schema to revision {revision!r:.80}: {exc}", field="revision"
+            ) from exc
         after = current_on(connection)
     if before != after:
         logger.info(
@@ -212,9 +267,12 @@ def current_revision(target: Target = None) -> str | None:
     """Return the schema revision the database is at (``None``: never migrated).
 
     Raises:
-        sqlalchemy.exc.OperationalError: The database cannot be reached.
+        InvalidInputError: ``target`` is not a URL, an engine or a
+            connection, or the URL is invalid.
+        DatabaseUnavailableError: The database cannot be reached.
     """
-    with connect(target, read_only=True) as connection:
+    target = check_target(target)
+    with translate_errors(), connect(target, read_only=True) as connection:
         return current_on(connection)
 
 

@@ -51,7 +51,7 @@ __all__ = [
     "result_text",
 ]
 
-_PART = ConfigDict(extra="forbid", frozen=True)
+_PART = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
 Meta = dict[str, JsonValue]
 CallId = Annotated[str, Field(min_length=1, max_length=1024)]

@@ -18,7 +18,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    model_validator,
+)
 from typing_extensions import Self
 
 from synergia_core.parts import (
@@ -56,9 +63,37 @@ MAX_TOKENS = 1_000_000_000
 """Upper bound of any single token count (one billion): far above any real
 request, low enough that sums over billions of messages stay in 64 bits."""
 
+MAX_PRICE_DIGITS = 20
+"""Most digits of a price (USD per million tokens)."""
+MAX_PRICE_PLACES = 10
+"""Most decimal places of a price."""
+
 T = TypeVar("T")
 
-Price = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=10, allow_inf_nan=False)]
+
+def normalize_decimal(value: Decimal) -> Decimal:
+    """``value``, with a negative zero made positive (``-0`` -> ``0``,
+    ``-0.00`` -> ``0.00``).
+
+    ``Decimal("-0")`` equals zero but keeps its sign: SQLite would store and
+    return ``-0`` while PostgreSQL's ``NUMERIC`` returns ``0``. Every
+    ``Decimal`` input goes through here, so both backends read back the same.
+    """
+    if value.is_zero() and value.is_signed():
+        return value.copy_abs()
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        max_digits=MAX_PRICE_DIGITS,
+        decimal_places=MAX_PRICE_PLACES,
+        allow_inf_nan=False,
+    ),
+    AfterValidator(normalize_decimal),
+]
 TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
 Metadata = dict[str, JsonValue]
 UserId = Annotated[str, Field(min_length=1, max_length=255)]
@@ -69,7 +104,11 @@ Title = Annotated[str, Field(max_length=500)]
 SystemPrompt = Annotated[str, Field(max_length=200_000)]
 WindowSize = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 
-_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False)
+# Instances given to a schema (a Usage in a MessageCreate, a ModelCreate to
+# model_validate) are validated again: one built with model_construct, or
+# changed after validation, is refused with a ValidationError here instead
+# of failing later in a validator or a database.
+_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False, revalidate_instances="always")
 _OUTPUT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -364,7 +403,7 @@ class ToolCall(BaseModel):
     arguments that do not parse.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
     id: Annotated[str, Field(min_length=1, max_length=1024)]
     name: Annotated[str, Field(min_length=1, max_length=255)]
@@ -376,7 +415,7 @@ class Attachment(BaseModel):
     (the classic view of an :class:`~synergia_core.parts.ImagePart` or
     :class:`~synergia_core.parts.FilePart`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
     kind: Literal["image", "file", "audio"]
     uri: Annotated[str, Field(min_length=1, max_length=4096)]
@@ -418,27 +457,7 @@ class MessageCreate(BaseModel):
 
     @model_validator(mode="after")
     def _check_role_fields(self) -> Self:
-        classic = (
-            self.content is not None
-            or self.tool_calls is not None
-            or self.tool_call_id is not None
-            or self.attachments is not None
-        )
-        if self.parts is not None:
-            if classic:
-                raise ValueError(
-                    "give parts, or content/tool_calls/tool_call_id/attachments, not both"
-                )
-        else:
-            if not classic:
-                raise ValueError("a message needs content (or parts)")
-            if self.tool_calls and self.role is not Role.assistant:
-                raise ValueError("tool_calls are allowed only on assistant messages")
-            if self.role is Role.tool and self.tool_call_id is None:
-                raise ValueError("tool messages need a tool_call_id")
-            if self.role is not Role.tool and self.tool_call_id is not None:
-                raise ValueError("tool_call_id is allowed only on tool messages")
-        check_roles(self.role, self.all_parts())
+        check_message_fields(self)
         return self
 
     def all_parts(self) -> list[Part]:
@@ -490,6 +509,35 @@ def _from_provider(name: str, payload: Any, fields: dict[str, Any]) -> MessageCr
         {**message.model_dump(exclude_unset=True, exclude={"parts"}), **fields}
         | ({"parts": message.parts} if message.parts is not None else {})
     )
+
+
+def check_message_fields(message: MessageCreate) -> None:
+    """The rules of a :class:`MessageCreate` across its fields: parts or the
+    classic fields (not both, not neither), the classic fields' role rules,
+    and the parts' (:func:`check_roles`).
+
+    Raises:
+        ValueError: A rule is broken.
+    """
+    classic = (
+        message.content is not None
+        or message.tool_calls is not None
+        or message.tool_call_id is not None
+        or message.attachments is not None
+    )
+    if message.parts is not None:
+        if classic:
+            raise ValueError("give parts, or content/tool_calls/tool_call_id/attachments, not both")
+    else:
+        if not classic:
+            raise ValueError("a message needs content (or parts)")
+        if message.tool_calls and message.role is not Role.assistant:
+            raise ValueError("tool_calls are allowed only on assistant messages")
+        if message.role is Role.tool and message.tool_call_id is None:
+            raise ValueError("tool messages need a tool_call_id")
+        if message.role is not Role.tool and message.tool_call_id is not None:
+            raise ValueError("tool_call_id is allowed only on tool messages")
+    check_roles(message.role, message.all_parts())
 
 
 def check_roles(role: Role | str, parts: Sequence[object]) -> None:

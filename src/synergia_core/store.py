@@ -12,7 +12,7 @@ from types import TracebackType
 from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
-from synergia_core._facade import health_report, must_migrate, probe
+from synergia_core._facade import check_arguments, health_report, must_migrate, probe
 from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
@@ -83,7 +83,8 @@ class Synergia:
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
-        InvalidInputError: The URL cannot be parsed or names an unknown database.
+        InvalidInputError: The URL cannot be parsed or names an unknown
+            database, or an argument is of the wrong type.
         ImportError: The URL's driver is not installed (the message names the extra).
     """
 
@@ -96,8 +97,7 @@ class Synergia:
         echo: bool = False,
         config: ServiceConfig | None = None,
     ) -> None:
-        if url is not None and engine is not None:
-            raise ValueError("give a url or an engine, not both")
+        check_arguments(url, engine, Engine, {"auto_migrate": auto_migrate, "echo": echo}, config)
         self._owns_engine = engine is None
         self._engine = engine if engine is not None else create_engine(url, echo=echo)
         self._auto_migrate = auto_migrate

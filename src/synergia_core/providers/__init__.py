@@ -27,7 +27,7 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter
 
 if TYPE_CHECKING:
     from synergia_core.parts import Part
@@ -134,7 +134,8 @@ def as_mapping(payload: Any) -> Mapping[str, Any]:
     attributes; ``None`` as ``{}``.
 
     Raises:
-        TypeError: The payload is none of these.
+        pydantic.ValidationError: The payload is none of these ("Input should
+            be a valid dictionary"), as for any other bad payload.
     """
     if payload is None:
         return {}
@@ -147,4 +148,7 @@ def as_mapping(payload: Any) -> Mapping[str, Any]:
             return result
     if hasattr(payload, "__dict__"):
         return {k: v for k, v in vars(payload).items() if not k.startswith("_")}
-    raise TypeError(f"expected a mapping or an SDK object, got {type(payload).__name__}")
+    return _PAYLOAD.validate_python(payload)
+
+
+_PAYLOAD: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])

@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec, Self
 
+from synergia_core.errors import InvalidInputError
 from synergia_core.providers import ResolveUri, get_format
 from synergia_core.schemas import MessageStatus
-from synergia_core.services._base import Service
+from synergia_core.services._base import Service, check_config
 from synergia_core.services._checks import check_user_id, to_uuid
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 from synergia_core.services._prompt import Format
@@ -108,7 +109,7 @@ class AsyncService(Generic[S]):
 
     def __init__(self, runner: Runner, config: ServiceConfig | None = None) -> None:
         self._runner = runner
-        self._config = config if config is not None else ServiceConfig()
+        self._config = check_config(config)
 
     @classmethod
     def from_session(
@@ -117,7 +118,17 @@ class AsyncService(Generic[S]):
         """An async service working in a host's ``AsyncSession`` (or ``AsyncConnection``).
 
         It takes part in the host's transaction and never commits.
+
+        Raises:
+            InvalidInputError: ``session`` is not an ``AsyncSession`` or
+                ``AsyncConnection``, or ``config`` is not a :class:`ServiceConfig`.
         """
+        if not isinstance(session, (AsyncSession, AsyncConnection)):
+            raise InvalidInputError(
+                "session must be a SQLAlchemy AsyncSession or AsyncConnection, "
+                f"not {type(session).__name__}",
+                field="session",
+            )
         return cls(bind_runner(session), config)
 
     async def _run(self, call: Callable[[S], R]) -> R:
@@ -236,8 +247,8 @@ class AsyncMessageService(AsyncService[MessageService]):
         """
         check_user_id(user_id)
         to_uuid(chat_id, "chat_id")
-        check_recording(format, flush_interval, flush_chars)
-        recorder = Recorder(get_format(format).stream(), float(flush_interval), flush_chars)
+        interval = check_recording(stream, format, flush_interval, flush_chars)
+        recorder = Recorder(get_format(format).stream(), interval, flush_chars)
         return self._record(chat_id, stream, recorder, user_id, model_id, parent_id)
 
     async def _record(

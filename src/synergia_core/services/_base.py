@@ -8,11 +8,26 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from typing_extensions import Self
 
-from synergia_core.errors import ModelNotFound, ModelUnavailableError
+from synergia_core.errors import InvalidInputError, ModelNotFound, ModelUnavailableError
 from synergia_core.repositories.protocols import ModelPricing, Repositories
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 
-__all__ = ["Service", "usable_model"]
+__all__ = ["Service", "check_config", "usable_model"]
+
+
+def check_config(config: object) -> ServiceConfig:
+    """``config``, or the default settings for ``None``.
+
+    Raises:
+        InvalidInputError: ``config`` is not a :class:`ServiceConfig`.
+    """
+    if config is None:
+        return ServiceConfig()
+    if not isinstance(config, ServiceConfig):
+        raise InvalidInputError(
+            f"config must be a ServiceConfig, not {type(config).__name__}", field="config"
+        )
+    return config
 
 
 class Service:
@@ -25,7 +40,7 @@ class Service:
 
     def __init__(self, scope: Scope, config: ServiceConfig | None = None) -> None:
         self._scope = scope
-        self._config = config if config is not None else ServiceConfig()
+        self._config = check_config(config)
 
     @classmethod
     def from_session(
@@ -36,7 +51,16 @@ class Service:
         It takes part in the host's transaction and never commits: the host
         decides. A call that raises a :class:`~synergia_core.errors.SynergiaError`
         writes nothing, so the transaction stays usable.
+
+        Raises:
+            InvalidInputError: ``session`` is not a SQLAlchemy ``Session`` or
+                ``Connection``, or ``config`` is not a :class:`ServiceConfig`.
         """
+        if not isinstance(session, (Session, Connection)):
+            raise InvalidInputError(
+                f"session must be a SQLAlchemy Session or Connection, not {type(session).__name__}",
+                field="session",
+            )
         return cls(bind_scope(session), config)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from synergia_core._translate import translate_errors
 from synergia_core.db import AUTOCOMMIT, READ_ONLY, SQLITE_CONFIGURED
+from synergia_core.errors import InvalidInputError
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
 from synergia_core.tokens import TokenCounter, default_token_counter
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_CONTENT_CHARS = 1_000_000
-"""Default upper bound of a message's content, in characters."""
+"""Default upper bound of a message's size, in characters."""
 
 
 def utc_now() -> dt.datetime:
@@ -46,17 +47,62 @@ class ServiceConfig:
             comes from it.
         max_content_chars: The longest message content (and streamed total)
             accepted; longer is :class:`~synergia_core.errors.InvalidInputError`.
+            Every stored character of a message counts (content, tool calls,
+            attachments, metadata), and of a chat's or a model's metadata.
         token_counter: Counts tokens when ``messages.context()`` trims a
-            history to fit; by default tiktoken when installed, else an estimate.
+            history to fit; by default an estimate, which counts exactly with
+            tiktoken once its encoding is loaded (see
+            :func:`~synergia_core.tokens.default_token_counter`).
+        cursor_secret: A secret key (16 bytes or more) that makes pagination
+            cursors unforgeable; ``None`` uses a key that ships in the package,
+            which still detects altered cursors and cursors used with another
+            user, chat or filter (see :mod:`synergia_core.services._cursor`).
+            Give every process that serves one host the same secret.
+
+    Raises:
+        InvalidInputError: A setting is of the wrong type or out of range.
     """
 
     clock: Callable[[], dt.datetime] = field(default=utc_now)
     max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
     token_counter: TokenCounter = field(default_factory=default_token_counter)
+    cursor_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_content_chars < 1:
-            raise ValueError("max_content_chars must be at least 1")
+        if not callable(self.clock):
+            raise InvalidInputError("clock must be callable", field="clock")
+        if (
+            isinstance(self.max_content_chars, bool)
+            or not isinstance(self.max_content_chars, int)
+            or self.max_content_chars < 1
+        ):
+            raise InvalidInputError(
+                "max_content_chars must be an integer of at least 1", field="max_content_chars"
+            )
+        if not isinstance(self.token_counter, TokenCounter):
+            raise InvalidInputError(
+                "token_counter must have a count(text) method", field="token_counter"
+            )
+        if self.cursor_secret is not None and (
+            not isinstance(self.cursor_secret, bytes) or len(self.cursor_secret) < 16
+        ):
+            raise InvalidInputError(
+                "cursor_secret must be bytes, at least 16 of them", field="cursor_secret"
+            )
+
+    def now(self) -> dt.datetime:
+        """The current time from :attr:`clock`, checked: timezone-aware.
+
+        Raises:
+            InvalidInputError: The host's clock returned something else.
+        """
+        moment = self.clock()
+        if not isinstance(moment, dt.datetime) or moment.utcoffset() is None:
+            raise InvalidInputError(
+                f"the clock must return a timezone-aware datetime, not {moment!r:.60}",
+                field="clock",
+            )
+        return moment
 
 
 class Scope(Protocol):

@@ -127,10 +127,15 @@ def select_context(
 
     The system prompt is always kept and counted first; groups are taken
     newest first and the walk stops at the first that does not fit, so the
-    result is a contiguous, most recent part of the conversation. With
-    ``user_first``, groups before the first user message are left out too
-    (system messages excepted): never a leading assistant turn, nor the
-    tool results of one.
+    result is a contiguous, most recent part of the conversation. A group is
+    never split, so the result never starts with a tool result whose call
+    was left out.
+
+    Args:
+        user_first: Drop the groups before the first user message (system
+            messages aside), whole: for providers whose conversations must
+            start with a user turn (Anthropic, Gemini). An assistant turn
+            that called tools goes with the tool results that answer it.
     """
     groups = _groups(thread)
     if budget is not None:
@@ -145,11 +150,21 @@ def select_context(
         kept.reverse()
         groups = kept
     if user_first:
-        first_user = next(
-            (i for i, group in enumerate(groups) if group[0].role is Role.user), len(groups)
-        )
-        groups = [g for g in groups[:first_user] if g[0].role is Role.system] + groups[first_user:]
+        groups = _from_first_user_turn(groups)
     return [message for group in groups for message in group]
+
+
+def _from_first_user_turn(groups: list[list[MessageRead]]) -> list[list[MessageRead]]:
+    """``groups`` without the assistant groups before the first user message
+    (system messages, which join the system prompt, are kept)."""
+    out: list[list[MessageRead]] = []
+    started = False
+    for group in groups:
+        role = group[0].role
+        started = started or role is Role.user
+        if started or role is Role.system:
+            out.append(group)
+    return out
 
 
 class PromptMethods(Service):
@@ -218,8 +233,9 @@ class PromptMethods(Service):
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
         if not isinstance(format, str) or format not in MODULES:
+            shown = f"{format!r:.40}" if isinstance(format, str) else f"a {type(format).__name__}"
             raise InvalidInputError(
-                f"unknown context format {format!r}; use one of {', '.join(MODULES)}",
+                f"unknown context format {shown}; use one of {', '.join(MODULES)}",
                 field="format",
             )
         if resolve_uri is not None and not callable(resolve_uri):

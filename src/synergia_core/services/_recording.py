@@ -14,10 +14,9 @@ the same :class:`Recorder` with awaited writes.
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
-from collections.abc import Generator, Iterable
+from collections.abc import AsyncIterable, Generator, Iterable
 from typing import Any, TypeVar
 
 from synergia_core.errors import InvalidInputError
@@ -105,25 +104,45 @@ class Recorder:
         return taken
 
 
-def check_recording(format: object, flush_interval: object, flush_chars: object) -> None:
-    """Refuse bad arguments before anything is written.
+MAX_FLUSH_INTERVAL = 3600.0
+"""The longest ``flush_interval`` accepted, in seconds."""
+
+
+def check_recording(
+    stream: object, format: object, flush_interval: object, flush_chars: object
+) -> float:
+    """Refuse bad arguments before anything is written; the flush interval
+    as a float.
 
     Raises:
-        InvalidInputError: An unknown format, or flush settings out of range.
+        InvalidInputError: A stream that is not iterable, an unknown format,
+            or flush settings out of range.
     """
-    if not isinstance(format, str) or format not in MODULES:
+    if not isinstance(stream, (Iterable, AsyncIterable)) or isinstance(stream, (str, bytes)):
         raise InvalidInputError(
-            f"unknown stream format {format!r}; use one of {', '.join(MODULES)}", field="format"
+            f"stream must be an iterable of events, not {type(stream).__name__}", field="stream"
+        )
+    if not isinstance(format, str) or format not in MODULES:
+        shown = f"{format!r:.40}" if isinstance(format, str) else f"a {type(format).__name__}"
+        raise InvalidInputError(
+            f"unknown stream format {shown}; use one of {', '.join(MODULES)}", field="format"
         )
     if (
         isinstance(flush_interval, bool)
         or not isinstance(flush_interval, (int, float))
-        or not math.isfinite(flush_interval)
-        or flush_interval < 0
+        or not 0 <= flush_interval <= MAX_FLUSH_INTERVAL  # NaN fails too
     ):
-        raise InvalidInputError("flush_interval must be a number of seconds >= 0", "flush_interval")
-    if isinstance(flush_chars, bool) or not isinstance(flush_chars, int) or flush_chars < 1:
-        raise InvalidInputError("flush_chars must be a positive integer", "flush_chars")
+        raise InvalidInputError(
+            f"flush_interval must be a number of seconds from 0 to {MAX_FLUSH_INTERVAL:g}",
+            "flush_interval",
+        )
+    if (
+        isinstance(flush_chars, bool)
+        or not isinstance(flush_chars, int)
+        or not 1 <= flush_chars <= 1_000_000_000
+    ):
+        raise InvalidInputError("flush_chars must be an integer from 1 to 10^9", "flush_chars")
+    return float(flush_interval)
 
 
 class RecordingMethods(StreamingMethods, Service):
@@ -183,8 +202,12 @@ class RecordingMethods(StreamingMethods, Service):
         """
         check_user_id(user_id)
         to_uuid(chat_id, "chat_id")
-        check_recording(format, flush_interval, flush_chars)
-        recorder = Recorder(get_format(format).stream(), float(flush_interval), flush_chars)
+        if isinstance(stream, AsyncIterable) and not isinstance(stream, Iterable):
+            raise InvalidInputError(
+                "an async stream needs AsyncSynergia (or an async service)", field="stream"
+            )
+        interval = check_recording(stream, format, flush_interval, flush_chars)
+        recorder = Recorder(get_format(format).stream(), interval, flush_chars)
         return self._record(chat_id, stream, recorder, user_id, model_id, parent_id)
 
     def _record(

@@ -18,7 +18,14 @@ from synergia_core.parts import Part, ReasoningPart, ToolCallPart, parts_adapter
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import MessageRead, MessageStatus, Role, ToolCall, Usage
 from synergia_core.services._base import Service, usable_model
-from synergia_core.services._checks import check_json, check_text, check_user_id, to_uuid
+from synergia_core.services._checks import (
+    check_json,
+    check_str,
+    check_usage,
+    check_user_id,
+    optional_uuid,
+    to_uuid,
+)
 from synergia_core.services._cost import message_cost
 from synergia_core.services._message_rows import body_of, closing_parts, new_message
 from synergia_core.services._tree import check_parent
@@ -110,10 +117,10 @@ class StreamingMethods(Service):
             ModelUnavailableError: The model is disabled or deleted.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
-        model_uuid = None if model_id is None else to_uuid(model_id, "model_id")
-        parent_uuid = None if parent_id is None else to_uuid(parent_id, "parent_id")
+        model_uuid = optional_uuid(model_id, "model_id")
+        parent_uuid = optional_uuid(parent_id, "parent_id")
         check_user_id(user_id)
-        now = self._config.clock()
+        now = self._config.now()
         with self._scope(write=True) as repos:
             if model_uuid is None:
                 chat = repos.chats.get(chat_uuid, user_id=user_id)
@@ -161,11 +168,11 @@ class StreamingMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
-            InvalidInputError: The chunk holds a NUL character, ``kind`` is
-                not ``"text"`` or ``"reasoning"``, or the message would grow
-                past the configured limit.
+            InvalidInputError: The chunk is not a string or holds a NUL
+                character, ``kind`` is not ``"text"`` or ``"reasoning"``, or
+                the message would grow past the configured limit.
         """
-        if kind not in ("text", "reasoning"):
+        if not isinstance(kind, str) or kind not in ("text", "reasoning"):
             raise InvalidInputError("kind must be 'text' or 'reasoning'", field="kind")
         text, reasoning = (chunk, "") if kind == "text" else ("", chunk)
         self._append(id, user_id, text, reasoning)
@@ -175,8 +182,8 @@ class StreamingMethods(Service):
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
         limit = self._config.max_content_chars
-        check_text(text, "chunk", max_chars=limit)
-        check_text(reasoning, "chunk", max_chars=limit)
+        check_str(text, "chunk", max_chars=limit)
+        check_str(reasoning, "chunk", max_chars=limit)
         with self._scope(write=True) as repos:
             appended = repos.messages.append_content(
                 message_id,
@@ -184,7 +191,7 @@ class StreamingMethods(Service):
                 chunk=text,
                 reasoning=reasoning,
                 max_chars=limit,
-                now=self._config.clock(),
+                now=self._config.now(),
             )
             if appended:
                 return
@@ -198,7 +205,7 @@ class StreamingMethods(Service):
         id: uuid.UUID | str,
         *,
         user_id: str,
-        usage: Usage | None = None,
+        usage: Usage | Mapping[str, Any] | None = None,
         parts: Sequence[Part] | None = None,
         tool_calls: Sequence[ToolCall] | None = None,
         metadata: Mapping[str, Any] | None = None,
@@ -214,8 +221,11 @@ class StreamingMethods(Service):
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
             InvalidInputError: A part an assistant message cannot hold (a
-                tool result), something that cannot be stored, or a reply
-                larger than the configured limit.
+                tool result), something that cannot be stored, a reply larger
+                than the configured limit, or ``usage`` that is not a
+                :class:`Usage`.
+            pydantic.ValidationError: ``usage`` is a dict that is not a valid
+                :class:`Usage`.
         """
         extra = _parts_argument(parts, "parts") + [
             ToolCallPart(id=call.id, name=call.name, arguments=call.arguments)
@@ -225,7 +235,12 @@ class StreamingMethods(Service):
         return self._close(id, user_id, MessageStatus.complete, usage, {}, extra, merged)
 
     def fail(
-        self, id: uuid.UUID | str, error: str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        error: str,
+        *,
+        user_id: str,
+        usage: Usage | Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Mark a streaming message failed, keeping its partial text and ``error``.
 
@@ -235,14 +250,19 @@ class StreamingMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is not streaming.
-            InvalidInputError: ``error`` holds a NUL character or is longer
-                than 10,000 characters.
+            InvalidInputError: ``error`` is not a string, holds a NUL
+                character or is longer than 10,000 characters; ``usage`` is
+                not a :class:`Usage`.
         """
-        check_text(error, "error", max_chars=MAX_ERROR_CHARS)
+        check_str(error, "error", max_chars=MAX_ERROR_CHARS)
         return self._close(id, user_id, MessageStatus.failed, usage, {"error": error})
 
     def cancel(
-        self, id: uuid.UUID | str, *, user_id: str, usage: Usage | None = None
+        self,
+        id: uuid.UUID | str,
+        *,
+        user_id: str,
+        usage: Usage | Mapping[str, Any] | None = None,
     ) -> MessageRead:
         """Mark a streaming message cancelled, keeping its partial text.
 
@@ -257,7 +277,7 @@ class StreamingMethods(Service):
         id: uuid.UUID | str,
         user_id: str,
         status: MessageStatus,
-        usage: Usage | None,
+        usage: object,
         values: dict[str, Any],
         extra: Sequence[Part] = (),
         metadata: Mapping[str, Any] | None = None,
@@ -268,6 +288,7 @@ class StreamingMethods(Service):
         write, so no chunk lands in between and is lost from its parts."""
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
+        checked = check_usage(usage)
         with self._scope(write=True, atomic=True) as repos:
             message = repos.messages.streaming_for_update(message_id, user_id=user_id)
             if message is None:
@@ -279,13 +300,13 @@ class StreamingMethods(Service):
                 parts = closing_parts(message, extra, replace=replace)
                 content, stored = body_of(parts, merged, self._config)
                 values.update(content=content, parts=stored, reasoning=None, metadata=merged)
-            if usage is not None and message.model_id is not None:
+            if checked is not None and message.model_id is not None:
                 pricing = repos.models.pricing(message.model_id)
-                values.update(usage.model_dump())
+                values.update({name: getattr(checked, name) for name in type(checked).model_fields})
                 if pricing is not None:
-                    values["cost"] = message_cost(usage, pricing)
+                    values["cost"] = message_cost(checked, pricing)
             closed = repos.messages.finish_stream(
-                message_id, user_id=user_id, status=status, values=values, now=self._config.clock()
+                message_id, user_id=user_id, status=status, values=values, now=self._config.now()
             )
             if closed is None:  # pragma: no cover - the row is locked
                 raise MessageNotFound(message_id)

@@ -13,7 +13,13 @@ from synergia_core.errors import (
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import ChatRead, MessageRead, MessageStatus, Role
 from synergia_core.services._base import Service, usable_model
-from synergia_core.services._checks import check_limit, check_text, check_user_id, to_uuid
+from synergia_core.services._checks import (
+    check_limit,
+    check_str,
+    check_user_id,
+    optional_uuid,
+    to_uuid,
+)
 from synergia_core.services._message_rows import body_of, edited_parts, new_message
 
 __all__ = ["TreeMethods", "check_parent"]
@@ -65,7 +71,7 @@ class TreeMethods(Service):
                 out of range.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
-        leaf_uuid = None if leaf_id is None else to_uuid(leaf_id, "leaf_id")
+        leaf_uuid = optional_uuid(leaf_id, "leaf_id")
         check_user_id(user_id)
         if limit is not None:
             check_limit(limit)
@@ -106,12 +112,15 @@ class TreeMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is still streaming.
-            InvalidInputError: ``content`` holds a NUL character or is too long.
+            InvalidInputError: ``content`` is not a string or holds a NUL
+                character, or the new message (the content with the copied
+                tool calls, attachments and metadata) is larger than
+                ``max_content_chars``.
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        check_text(content, "content")
-        now = self._config.clock()
+        check_str(content, "content")
+        now = self._config.now()
         with self._scope(write=True) as repos:
             original = repos.messages.get(message_id, user_id=user_id)
             if original is None:
@@ -159,9 +168,9 @@ class TreeMethods(Service):
             ModelUnavailableError: The model is disabled or deleted.
         """
         message_id = to_uuid(id, "id")
-        chosen = None if model_id is None else to_uuid(model_id, "model_id")
+        chosen = optional_uuid(model_id, "model_id")
         check_user_id(user_id)
-        now = self._config.clock()
+        now = self._config.now()
         with self._scope(write=True) as repos:
             original = repos.messages.get(message_id, user_id=user_id)
             if original is None:
@@ -214,7 +223,7 @@ class TreeMethods(Service):
             if chat_id is None or leaf is None:
                 raise MessageNotFound(message_id)
             chat = repos.chats.set_current(
-                chat_id, user_id=user_id, message_id=leaf, now=self._config.clock()
+                chat_id, user_id=user_id, message_id=leaf, now=self._config.now()
             )
             if chat is None:
                 raise MessageNotFound(message_id)
@@ -236,7 +245,7 @@ class TreeMethods(Service):
         check_user_id(user_id)
         with self._scope(write=True, atomic=True) as repos:
             removed = repos.messages.delete_branch(
-                message_id, user_id=user_id, now=self._config.clock()
+                message_id, user_id=user_id, now=self._config.now()
             )
             if removed is None:
                 raise MessageNotFound(message_id)
@@ -251,5 +260,5 @@ class TreeMethods(Service):
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
         with self._scope(write=True, atomic=True) as repos:
-            if not repos.messages.clear(chat_uuid, user_id=user_id, now=self._config.clock()):
+            if not repos.messages.clear(chat_uuid, user_id=user_id, now=self._config.now()):
                 raise ChatNotFound(chat_uuid)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
-from synergia_core.errors import ChatNotFound, InvalidInputError, MessageNotFound
+from synergia_core.errors import ChatNotFound, MessageNotFound
 from synergia_core.schemas import MessageCreate, MessageRead, MessageStatus, Page
 from synergia_core.services._base import usable_model
-from synergia_core.services._checks import check_limit, check_user_id, to_uuid
+from synergia_core.services._checks import as_schema, check_limit, check_user_id, to_uuid
 from synergia_core.services._cost import message_cost
-from synergia_core.services._cursor import decode_cursor, encode_cursor
+from synergia_core.services._cursor import decode_cursor, encode_cursor, invalid_cursor
 from synergia_core.services._message_rows import check_message, new_message
 from synergia_core.services._prompt import PromptMethods
 from synergia_core.services._recording import RecordingMethods
@@ -20,6 +22,7 @@ from synergia_core.services._tree import TreeMethods, check_parent
 __all__ = ["MessageService"]
 
 _CURSOR_KIND = "messages"
+_MAX_SEQ = 2**31 - 1  # seq is a 32-bit integer column
 
 
 class MessageService(TreeMethods, RecordingMethods, PromptMethods):
@@ -36,7 +39,9 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
     a provider's request.
     """
 
-    def add(self, chat_id: uuid.UUID | str, data: MessageCreate, *, user_id: str) -> MessageRead:
+    def add(
+        self, chat_id: uuid.UUID | str, data: MessageCreate | Mapping[str, Any], *, user_id: str
+    ) -> MessageRead:
         """Append a complete message to one of the user's live chats.
 
         The message's parent defaults to the chat's current leaf, and the new
@@ -50,13 +55,18 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
             InvalidInputError: The parent is in another chat; ``usage`` is
-                given without a ``model_id``; a text holds a NUL character or
-                the message stores more than the configured limit.
+                given without a ``model_id``; a text holds a NUL character;
+                the message (its parts and metadata together) is larger than
+                ``max_content_chars``; ``data`` is not a
+                :class:`MessageCreate` (or holds invalid values).
+            pydantic.ValidationError: ``data`` is a dict that is not a valid
+                :class:`MessageCreate`.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
+        data = as_schema(data, MessageCreate, "data")
         body = check_message(data, self._config)
-        now = self._config.clock()
+        now = self._config.now()
         with self._scope(write=True) as repos:
             cost = Decimal(0)
             if data.model_id is not None:
@@ -113,12 +123,15 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
 
         Raises:
             ChatNotFound: No live chat of this user has this id.
-            InvalidInputError: ``limit`` is out of range or ``cursor`` is invalid.
+            InvalidInputError: ``limit`` is out of range or ``cursor`` is
+                invalid: altered, or made for another user or chat.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
         check_limit(limit)
-        before_seq = None if cursor is None else _decode_cursor(cursor, chat_uuid)
+        bound = (user_id, str(chat_uuid))
+        secret = self._config.cursor_secret
+        before_seq = None if cursor is None else _decode_cursor(cursor, bound, secret)
         with self._scope(write=False) as repos:
             newest = repos.messages.newest(
                 chat_uuid, user_id=user_id, limit=limit + 1, before_seq=before_seq
@@ -128,14 +141,15 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         next_cursor = None
         if len(newest) > limit:
             newest = newest[:limit]
-            next_cursor = encode_cursor(_CURSOR_KIND, str(chat_uuid), newest[-1].seq)
+            next_cursor = encode_cursor(_CURSOR_KIND, (newest[-1].seq,), bound=bound, secret=secret)
         newest.reverse()
         items: builtins.list[MessageRead] = newest
         return Page[MessageRead](items=items, next_cursor=next_cursor)
 
 
-def _decode_cursor(cursor: str, chat_id: uuid.UUID) -> int:
-    cursor_chat, seq = decode_cursor(cursor, _CURSOR_KIND, 2)
-    if cursor_chat != str(chat_id) or isinstance(seq, bool) or not isinstance(seq, int):
-        raise InvalidInputError("invalid cursor", field="cursor")
+def _decode_cursor(cursor: object, bound: tuple[str, str], secret: bytes | None) -> int:
+    """The ``seq`` a message-list cursor holds, checked."""
+    (seq,) = decode_cursor(cursor, _CURSOR_KIND, 1, bound=bound, secret=secret)
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= _MAX_SEQ:
+        raise invalid_cursor()
     return seq

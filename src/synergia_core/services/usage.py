@@ -10,7 +10,7 @@ from synergia_core.errors import InvalidInputError
 from synergia_core.repositories.protocols import UsageFilter
 from synergia_core.schemas import UsageRow, UsageTotals
 from synergia_core.services._base import Service
-from synergia_core.services._checks import check_time, check_user_id, to_uuid
+from synergia_core.services._checks import check_time, check_user_id, optional_uuid
 
 __all__ = ["BREAKDOWN_KEYS", "UsageService"]
 
@@ -40,6 +40,10 @@ class UsageService(Service):
         Every filter given applies; ``since`` is inclusive and ``until``
         exclusive, on the message's ``created_at``. Zeros when nothing matches.
 
+        Times are compared in UTC; one whose UTC equivalent is beyond what a
+        ``datetime`` holds (``datetime.min`` east of UTC, ``datetime.max``
+        west of it) bounds nothing, or everything, as it would if it fit.
+
         Raises:
             InvalidInputError: An id is not a UUID, or a time is naive.
         """
@@ -67,9 +71,10 @@ class UsageService(Service):
             InvalidInputError: ``by`` is not one of "model", "day", "user",
                 "chat"; an id is not a UUID; a time is naive.
         """
-        if by not in BREAKDOWN_KEYS:
+        if not isinstance(by, str) or by not in BREAKDOWN_KEYS:
+            shown = f"{by!r:.40}" if isinstance(by, str) else f"a {type(by).__name__}"
             raise InvalidInputError(
-                f"cannot break usage down by {by!r}; use one of {', '.join(BREAKDOWN_KEYS)}",
+                f"cannot break usage down by {shown}; use one of {', '.join(BREAKDOWN_KEYS)}",
                 field="by",
             )
         where = self._filter(user_id, chat_id, model_id, since, until)
@@ -86,8 +91,8 @@ class UsageService(Service):
     ) -> UsageFilter:
         return UsageFilter(
             user_id=None if user_id is None else check_user_id(user_id),
-            chat_id=None if chat_id is None else to_uuid(chat_id, "chat_id"),
-            model_id=None if model_id is None else to_uuid(model_id, "model_id"),
+            chat_id=optional_uuid(chat_id, "chat_id"),
+            model_id=optional_uuid(model_id, "model_id"),
             since=check_time(since, "since"),
             until=check_time(until, "until"),
         )

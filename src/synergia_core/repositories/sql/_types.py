@@ -52,6 +52,8 @@ class Money(sa.types.TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             value = Decimal(str(value))
+        if value.is_zero() and value.is_signed():
+            value = Decimal(0)  # -0 reads back as 0 on every backend
         if dialect.name == "sqlite":
             return plain_decimal(value)
         return value
