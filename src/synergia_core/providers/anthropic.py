@@ -188,10 +188,13 @@ def usage_from_anthropic(payload: Any) -> Usage:
     ):
         input_tokens = input_tokens + cache_read + cache_write
     reasoning = as_mapping(data.get("output_tokens_details")).get("thinking_tokens") or 0
+    output_tokens = data.get("output_tokens")
+    if isinstance(reasoning, int) and isinstance(output_tokens, int):
+        reasoning = min(reasoning, output_tokens)  # an estimate: never past the total
     return Usage.model_validate(
         {
             "input_tokens": input_tokens,
-            "output_tokens": data.get("output_tokens"),
+            "output_tokens": output_tokens,
             "cache_read_tokens": cache_read,
             "cache_write_tokens": cache_write,
             "reasoning_tokens": reasoning,
@@ -477,7 +480,11 @@ def _well_formed(turns: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[dict
             if not out:
                 continue
         else:
+            # the assistant turn these results answer (the user turn they may
+            # join follows it)
             previous = out[-1] if out and out[-1]["role"] == "assistant" else None
+            if out and out[-1]["role"] == "user" and len(out) > 1:
+                previous = out[-2]
             calls = (
                 {b.get("id") for b in previous["content"] if b.get("type") == "tool_use"}
                 if previous is not None
