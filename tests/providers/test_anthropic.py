@@ -15,7 +15,7 @@ import datetime as dt
 import importlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +51,7 @@ from anthropic.types import (
 from anthropic.types import Usage as AnthropicUsage
 from anthropic.types.raw_message_delta_event import Delta
 
-from synergia_core import MessageCreate, Usage
+from synergia_core import ChatCreate, MessageCreate, ModelCreate, ModelRead, Synergia, Usage
 from synergia_core.parts import (
     FilePart,
     ImagePart,
@@ -70,6 +70,7 @@ from synergia_core.providers.anthropic import FORMAT, AnthropicStream, usage_fro
 from synergia_core.schemas import MessageRead, classic_views
 from synergia_core.services._prompt import select_context
 from synergia_core.tokens import EstimatingCounter
+from tests.facades import BlockingAsync
 from tests.providers._strict import assert_conforms, mismatches
 
 MODEL = "claude-sonnet-5"
@@ -1278,3 +1279,122 @@ def test_a_streamed_reply_renders_for_its_continuation() -> None:
     }
     assert [b["type"] for b in rendered["messages"][2]["content"]] == ["tool_result", "tool_result"]
     assert send(rendered)["messages"] == rendered["messages"]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def record(sy: Synergia, chat_id: uuid.UUID, events: list[Any], **kwargs: Any) -> list[Any]:
+    """Iterate ``record_stream`` to the end (the async facade takes an async
+    iterator and is an async generator); return what it handed through."""
+    facade: Any = sy  # the async facade behind its blocking proxy, or a Synergia
+    if isinstance(facade, BlockingAsync):
+
+        async def source() -> AsyncIterator[Any]:
+            for event in events:
+                yield event
+
+        async def run() -> list[Any]:
+            recorder = facade.inner.messages.record_stream(chat_id, source(), **kwargs)
+            return [event async for event in recorder]
+
+        return facade._wait(run())
+    return list(sy.messages.record_stream(chat_id, iter(events), **kwargs))
+
+
+def claude_model(sy: Synergia) -> ModelRead:
+    return sy.models.create(
+        ModelCreate(
+            provider="anthropic",
+            name=MODEL,
+            input_price_per_million=Decimal("3"),
+            output_price_per_million=Decimal("15"),
+            cache_read_price_per_million=Decimal("0.30"),
+        )
+    )
+
+
+def test_recorded_stream_gives_back_a_tool_use_continuation(sy: Synergia) -> None:
+    claude = claude_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=claude.id, system_prompt="Brief."))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Rome and Oslo?"), user_id="alice")
+    events = tool_events()
+    passed = record(sy, chat.id, events, user_id="alice", model_id=claude.id, format="anthropic")
+    assert passed == events  # handed through unchanged
+    *_, answer = sy.messages.thread(chat.id, user_id="alice")
+    assert answer.role.value == "assistant"
+    assert answer.status.value == "complete"
+    assert answer.parts == TOOL_PARTS
+    assert answer.content == "Checking both."
+    assert (answer.input_tokens, answer.output_tokens) == (1_050, 200)
+    assert (answer.cache_read_tokens, answer.reasoning_tokens) == (1_000, 80)
+    assert answer.cost == Decimal("0.00345")  # 50 x 3 + 1,000 x 0.30 + 200 x 15, per million
+    assert answer.metadata["anthropic"] == TOOL_METADATA["anthropic"]
+    for call_id, output in (("toolu_1", "22 C"), ("toolu_2", "3 C")):
+        sy.messages.add(
+            chat.id,
+            MessageCreate(role="tool", parts=[ToolResultPart(call_id=call_id, output=output)]),
+            user_id="alice",
+        )
+    request = sy.messages.context(chat.id, user_id="alice", format="anthropic")
+    check_request(request)
+    assert request == {
+        "system": "Brief.",
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Rome and Oslo?"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "thinking",
+                        "thinking": "Two cities, two calls.",
+                        "signature": SIGNATURE,
+                    },
+                    {"type": "text", "text": "Checking both."},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "weather",
+                        "input": {"city": "Rome"},
+                    },
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_2",
+                        "name": "weather",
+                        "input": {"city": "Oslo", "days": [1, 2]},
+                    },
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "22 C"},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": "3 C"},
+                ],
+            },
+        ],
+    }
+    assert send(request)["messages"] == request["messages"]
+
+
+def test_stored_reply_gives_back_its_thinking(sy: Synergia) -> None:
+    """``from_anthropic`` -> ``add`` -> ``context``, through the database."""
+    chat = sy.chats.create(ChatCreate(user_id="alice"))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="hi"), user_id="alice")
+    message = reply(
+        ThinkingBlock(type="thinking", thinking="Greet back.", signature=SIGNATURE),
+        RedactedThinkingBlock(type="redacted_thinking", data=REDACTED),
+        TextBlock(type="text", text="Hello!"),
+        input_tokens=5,
+        output_tokens=7,
+    )
+    claude = claude_model(sy)
+    sy.messages.add(
+        chat.id, MessageCreate.from_anthropic(message, model_id=claude.id), user_id="alice"
+    )
+    request = sy.messages.context(chat.id, user_id="alice", format="anthropic")
+    check_request(request)
+    assert request["messages"][1] == {
+        "role": "assistant",
+        "content": [block.model_dump(exclude_none=True) for block in message.content],
+    }
