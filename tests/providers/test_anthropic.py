@@ -1398,3 +1398,53 @@ def test_stored_reply_gives_back_its_thinking(sy: Synergia) -> None:
         "role": "assistant",
         "content": [block.model_dump(exclude_none=True) for block in message.content],
     }
+
+
+def test_records_what_the_sdk_streams(sy: Synergia) -> None:
+    """The SDK's own stream object, passed straight to ``record_stream``."""
+    claude = claude_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=claude.id))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Rome and Oslo?"), user_id="alice")
+
+    def handler(request: Any) -> Any:
+        body = sse([*tool_events()[:1], {"type": "ping"}, *tool_events()[1:]])
+        return http.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    with client(handler) as sdk:
+        stream = sdk.messages.create(
+            model=MODEL,
+            max_tokens=1024,
+            messages=sy.messages.context(chat.id, user_id="alice", format="anthropic")["messages"],
+            stream=True,
+        )
+        handed = sy.messages.record_stream(
+            chat.id, stream, user_id="alice", model_id=None, format="anthropic", flush_chars=5
+        )
+        kinds = [event.type for event in handed]
+    assert kinds[:2] == ["message_start", "content_block_start"]
+    assert kinds[-1] == "message_stop"
+    *_, answer = sy.messages.thread(chat.id, user_id="alice")
+    assert answer.parts == TOOL_PARTS
+    assert answer.model_id == claude.id
+    assert (answer.input_tokens, answer.output_tokens) == (1_050, 200)
+
+
+def test_a_broken_stream_keeps_its_partial_reply_out_of_the_context(sy: Synergia) -> None:
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=claude_model(sy).id))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Rome and Oslo?"), user_id="alice")
+
+    def broken() -> Iterator[Any]:
+        yield from tool_events()[:8]  # thinking, then "Checking "
+        raise RuntimeError("overloaded_error")
+
+    with pytest.raises(RuntimeError, match="overloaded_error"):
+        for _ in sy.messages.record_stream(
+            chat.id, broken(), user_id="alice", model_id=None, format="anthropic"
+        ):
+            pass
+    *_, answer = sy.messages.thread(chat.id, user_id="alice")
+    assert answer.status.value == "failed"
+    assert answer.content == "Checking "
+    assert sy.messages.context(chat.id, user_id="alice", format="anthropic")["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Rome and Oslo?"}]}
+    ]
