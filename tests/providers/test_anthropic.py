@@ -231,6 +231,7 @@ def test_reply_with_thinking_text_and_parallel_tool_calls() -> None:
                         "type": "char_location",
                         "cited_text": "Rome is warm",
                         "document_index": 0,
+                        "document_title": None,
                         "start_char_index": 0,
                         "end_char_index": 12,
                     }
@@ -465,6 +466,10 @@ def test_usage() -> None:
             "cache_creation_input_tokens": None,
         }
     ) == Usage(input_tokens=7, output_tokens=3)
+    # thinking_tokens is an estimate: never more than the output it is part of
+    assert usage_from_anthropic(
+        {"input_tokens": 7, "output_tokens": 3, "output_tokens_details": {"thinking_tokens": 5}}
+    ) == Usage(input_tokens=7, output_tokens=3, reasoning_tokens=3)
 
 
 # ----------------------------------------------------------------------- rendering out

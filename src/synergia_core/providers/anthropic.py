@@ -153,13 +153,19 @@ def _get(value: Any, key: str) -> Any:
 
 def _plain(value: Any) -> JsonValue:
     """An SDK object or dict as plain JSON, null fields of objects left out
-    (the API treats a null field as an absent one)."""
+    (the API treats a null field as an absent one; see :func:`_drop_nulls`)."""
     return _drop_nulls(to_jsonable_python(value))
 
 
 def _drop_nulls(value: Any) -> JsonValue:
+    """``value`` without its null fields, except the citation titles, which
+    the request requires even when null."""
     if isinstance(value, dict):
-        return {str(k): _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {
+            str(k): _drop_nulls(v)
+            for k, v in value.items()
+            if v is not None or k in _NULLABLE_CITATION_FIELDS
+        }
     if isinstance(value, list):
         return [_drop_nulls(item) for item in value]
     result: JsonValue = value
