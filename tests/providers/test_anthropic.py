@@ -1188,6 +1188,9 @@ def test_stream_keeps_unparseable_tool_input_as_text() -> None:
             "stop_sequence": None,
         }
     }
+    assert stream.error() is None
+    stream.feed({"type": "error", "error": {"type": "api_error", "message": "Internal"}})
+    assert stream.error() == "api_error: Internal"
 
 
 def sse(events: list[Any]) -> bytes:
@@ -1453,3 +1456,50 @@ def test_a_broken_stream_keeps_its_partial_reply_out_of_the_context(sy: Synergia
     assert sy.messages.context(chat.id, user_id="alice", format="anthropic")["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "Rome and Oslo?"}]}
     ]
+
+
+def test_an_error_event_fails_the_reply(sy: Synergia) -> None:
+    """A stream of dicts (a proxy, a replay) that carries the API's ``error``
+    event: the reply fails with it, its partial text kept."""
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=claude_model(sy).id))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Rome and Oslo?"), user_id="alice")
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    events = [json.loads(event.model_dump_json()) for event in tool_events()[:8]] + [error]
+    for _ in sy.messages.record_stream(
+        chat.id, events, user_id="alice", model_id=None, format="anthropic"
+    ):
+        pass
+    *_, answer = sy.messages.thread(chat.id, user_id="alice")
+    assert answer.status.value == "failed"
+    assert answer.error == "overloaded_error: Overloaded"
+    assert answer.content == "Checking "
+
+
+def test_the_sdk_raises_on_an_error_event(sy: Synergia) -> None:
+    """Over the wire the SDK itself raises on the ``error`` event: the reply
+    fails with the SDK's exception."""
+    chat = sy.chats.create(ChatCreate(user_id="alice", model_id=claude_model(sy).id))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Rome and Oslo?"), user_id="alice")
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+    def handler(request: Any) -> Any:
+        body = sse([*tool_events()[:8], error])
+        return http.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    with client(handler) as sdk:
+        stream = sdk.messages.create(
+            model=MODEL,
+            max_tokens=1024,
+            messages=[{"role": "user", "content": "Rome and Oslo?"}],
+            stream=True,
+        )
+        with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+            for _ in sy.messages.record_stream(
+                chat.id, stream, user_id="alice", model_id=None, format="anthropic"
+            ):
+                pass
+    *_, answer = sy.messages.thread(chat.id, user_id="alice")
+    assert answer.status.value == "failed"
+    assert answer.content == "Checking "
+    assert answer.error is not None
+    assert "Overloaded" in answer.error

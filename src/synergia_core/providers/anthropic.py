@@ -58,8 +58,9 @@ Streamed replies: ``message_start`` (id, model, input and cache usage),
 ``content_block_start`` / ``content_block_delta`` (``text_delta``,
 ``thinking_delta``, ``signature_delta``, ``input_json_delta``,
 ``citations_delta``) / ``content_block_stop`` per block index, and
-``message_delta`` (stop reason, output usage). Other events (``ping``, the
-SDK helper stream's ``text``, ``thinking`` ... events) are ignored.
+``message_delta`` (stop reason, output usage); an ``error`` event fails the
+reply (:meth:`AnthropicStream.error`). Other events (``ping``, the SDK
+helper stream's ``text``, ``thinking`` ... events) are ignored.
 """
 
 from __future__ import annotations
@@ -631,6 +632,7 @@ class AnthropicStream:
         self._blocks: dict[int, _Block] = {}
         self._usage: dict[str, Any] = {}
         self._details: dict[str, JsonValue] = {}
+        self._error: str | None = None
 
     def feed(self, event: Any) -> tuple[str, str]:
         """Take one event; return the text and thinking it adds."""
@@ -663,6 +665,10 @@ class AnthropicStream:
                 if delta.get(key) is not None:
                     self._details[key] = _plain(delta[key])
             self._merge_usage(_get(event, "usage"))
+        elif kind == "error":
+            error = as_mapping(_get(event, "error"))
+            name, text = error.get("type") or "error", error.get("message") or ""
+            self._error = f"{name}: {text}" if text else str(name)
         return "", ""
 
     def _delta(self, index: Any, delta: Any) -> tuple[str, str]:
@@ -713,6 +719,12 @@ class AnthropicStream:
     def metadata(self) -> dict[str, JsonValue]:
         """``{"anthropic": {"id", "model", "stop_reason", "stop_sequence"}}``."""
         return {PROVIDER: dict(self._details)} if self._details else {}
+
+    def error(self) -> str | None:
+        """The ``error`` event's ``"<type>: <message>"`` (``overloaded_error:
+        Overloaded``), when the stream carried one. The SDK raises on such an
+        event itself; a stream of dicts (a proxy, a replay) hands it through."""
+        return self._error
 
 
 FORMAT = AnthropicFormat()
