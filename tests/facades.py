@@ -32,9 +32,35 @@ class _Service:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._service, name)
+        if name == "record_stream":
+            return self._generator(method)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._loop.run_until_complete(method(*args, **kwargs))
+
+        return call
+
+    def _generator(self, method: Any) -> Any:
+        """An async generator method, iterated like a sync generator: every
+        step, and ``close()``, is run on the wrapper's loop."""
+
+        def call(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            return iterate(method(*args, **kwargs))  # the arguments are checked at the call
+
+        def iterate(agen: Any) -> Iterator[Any]:
+            while True:
+                try:
+                    item = self._loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+                try:
+                    yield item
+                except GeneratorExit:
+                    self._loop.run_until_complete(agen.aclose())
+                    raise
+                except BaseException as exc:  # thrown in: hand it to the async generator
+                    self._loop.run_until_complete(agen.athrow(exc))
+                    raise
 
         return call
 

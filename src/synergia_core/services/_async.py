@@ -13,8 +13,17 @@ from __future__ import annotations
 
 import builtins
 import functools
+import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+)
 from typing import Any, Concatenate, Generic, Literal, Protocol, TypeVar, overload
 
 from sqlalchemy.engine import Connection
@@ -22,10 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec, Self
 
-from synergia_core.providers import ResolveUri
+from synergia_core.providers import ResolveUri, get_format
+from synergia_core.schemas import MessageStatus
 from synergia_core.services._base import Service
+from synergia_core.services._checks import check_user_id, to_uuid
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 from synergia_core.services._prompt import Format
+from synergia_core.services._recording import Recorder, check_recording, error_text
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
@@ -42,7 +54,10 @@ __all__ = [
     "bind_runner",
 ]
 
+logger = logging.getLogger(__name__)
+
 S = TypeVar("S", bound=Service)
+E = TypeVar("E")
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
@@ -189,6 +204,113 @@ class AsyncMessageService(AsyncService[MessageService]):
     delete = awaitable(MessageService.delete)
     clear = awaitable(MessageService.clear)
 
+    def record_stream(
+        self,
+        chat_id: uuid.UUID | str,
+        stream: AsyncIterable[E] | Iterable[E],
+        *,
+        user_id: str,
+        model_id: uuid.UUID | str | None,
+        format: str,
+        parent_id: uuid.UUID | str | None = None,
+        flush_interval: float = 0.25,
+        flush_chars: int = 2048,
+    ) -> AsyncGenerator[E, None]:
+        """:meth:`MessageService.record_stream
+        <synergia_core.services.MessageService.record_stream>` for an async
+        stream (or a plain iterable): an async generator handing every event
+        through, with the same batching, failure and cancellation rules::
+
+            async for event in sy.messages.record_stream(chat.id, stream, user_id="alice",
+                                                         model_id=gpt.id, format="anthropic"):
+                await send(event)
+
+        Raises:
+            InvalidInputError: An unknown ``format`` or bad flush settings
+                (at the call), or anything ``start`` raises (at the first event).
+        """
+        check_user_id(user_id)
+        to_uuid(chat_id, "chat_id")
+        check_recording(format, flush_interval, flush_chars)
+        recorder = Recorder(get_format(format).stream(), float(flush_interval), flush_chars)
+        return self._record(chat_id, stream, recorder, user_id, model_id, parent_id)
+
+    async def _record(
+        self,
+        chat_id: uuid.UUID | str,
+        stream: AsyncIterable[E] | Iterable[E],
+        recorder: Recorder,
+        user_id: str,
+        model_id: uuid.UUID | str | None,
+        parent_id: uuid.UUID | str | None,
+    ) -> AsyncGenerator[E, None]:
+        reply = await self.start(chat_id, user_id=user_id, model_id=model_id, parent_id=parent_id)
+
+        async def flush() -> None:
+            taken = recorder.take()
+            if taken is not None:
+                await self._run(lambda service: service._append(reply.id, user_id, *taken))
+
+        try:
+            async for event in _events(stream):
+                if recorder.feed(event):
+                    await flush()
+                yield event
+        except GeneratorExit:
+            await self._end(reply.id, user_id, recorder, flush, None)
+            raise
+        except BaseException as exc:
+            await self._end(reply.id, user_id, recorder, flush, exc)
+            raise
+        accumulator = recorder.accumulator
+        try:
+            parts, usage, metadata = (
+                accumulator.parts(),
+                accumulator.usage(),
+                accumulator.metadata(),
+            )
+            await self._run(
+                lambda service: service._close(
+                    reply.id,
+                    user_id,
+                    MessageStatus.complete,
+                    usage,
+                    {},
+                    parts,
+                    metadata,
+                    replace=True,
+                )
+            )
+        except BaseException as exc:
+            await self._end(reply.id, user_id, recorder, flush, exc)
+            raise
+
+    async def _end(
+        self,
+        reply_id: uuid.UUID,
+        user_id: str,
+        recorder: Recorder,
+        flush: Callable[[], Awaitable[None]],
+        error: BaseException | None,
+    ) -> None:
+        """Keep what was streamed, then cancel (``error`` ``None``) or fail
+        the reply; failures to do so are logged, not raised."""
+        try:
+            usage = recorder.accumulator.usage()
+        except Exception:
+            usage = None
+        try:
+            await flush()
+        except Exception:
+            logger.warning("could not write the end of stream %s", reply_id, exc_info=True)
+        try:
+            if error is None:
+                await self.cancel(reply_id, user_id=user_id, usage=usage)
+            else:
+                await self.fail(reply_id, error_text(error), user_id=user_id, usage=usage)
+        except Exception:
+            logger.warning("could not close stream %s", reply_id, exc_info=True)
+
     @overload
     async def context(
         self,
@@ -235,6 +357,16 @@ class AsyncMessageService(AsyncService[MessageService]):
             return result
 
         return await self._run(call)
+
+
+async def _events(stream: AsyncIterable[E] | Iterable[E]) -> AsyncIterator[E]:
+    """Iterate an async stream, or a plain iterable, asynchronously."""
+    if isinstance(stream, AsyncIterable):
+        async for event in stream:
+            yield event
+    else:
+        for event in stream:
+            yield event
 
 
 class AsyncUsageService(AsyncService[UsageService]):

@@ -14,7 +14,7 @@ from synergia_core.services._cost import message_cost
 from synergia_core.services._cursor import decode_cursor, encode_cursor
 from synergia_core.services._message_rows import check_message, new_message
 from synergia_core.services._prompt import PromptMethods
-from synergia_core.services._streaming import StreamingMethods
+from synergia_core.services._recording import RecordingMethods
 from synergia_core.services._tree import TreeMethods, check_parent
 
 __all__ = ["MessageService"]
@@ -22,7 +22,7 @@ __all__ = ["MessageService"]
 _CURSOR_KIND = "messages"
 
 
-class MessageService(TreeMethods, StreamingMethods, PromptMethods):
+class MessageService(TreeMethods, RecordingMethods, PromptMethods):
     """Messages of a user's chats: every call is scoped by ``user_id``.
 
     Messages form a tree per chat: each has a ``parent_id`` (``None`` for a
@@ -30,8 +30,10 @@ class MessageService(TreeMethods, StreamingMethods, PromptMethods):
     current leaf is the default parent of the next message; ``edit`` and
     ``regenerate`` add siblings and move it, ``select`` switches branches,
     ``thread`` reads the path the user sees. Streamed replies go through
-    ``start``/``append``/``finish`` (or ``fail``/``cancel``), and
-    ``context`` turns the current thread into a provider's message list.
+    ``start``/``append``/``finish`` (or ``fail``/``cancel``), or are
+    recorded from a provider's stream with ``record_stream``; ``delete``
+    and ``clear`` remove branches; ``context`` turns the current thread into
+    a provider's request.
     """
 
     def add(self, chat_id: uuid.UUID | str, data: MessageCreate, *, user_id: str) -> MessageRead:

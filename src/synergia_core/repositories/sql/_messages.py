@@ -124,6 +124,7 @@ _HIDE_BRANCH = (
     sa.update(messages)
     .where(messages.c.id.in_(sa.select(_SUBTREE.c.id)), LIVE_MESSAGE)
     .values(deleted_at=_NOW, updated_at=_NOW)
+    .returning(messages.c.id)  # counted from the rows: sqlite3 has no rowcount after a WITH
 )
 _HIDE_CHAT = (
     sa.update(messages)
@@ -310,7 +311,7 @@ class SqlMessageRepository:
             leaf is not None
             and self._connection.execute(_IN_BRANCH, {**bound, "p_leaf": leaf}).first() is not None
         )
-        removed = self._connection.execute(_HIDE_BRANCH, bound).rowcount
+        removed = len(self._connection.execute(_HIDE_BRANCH, bound).all())
         if moves:
             self._connection.execute(
                 _MOVE_LEAF, {**bound, "p_removed": removed, "p_leaf": parent_id}
