@@ -24,7 +24,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from synergia_core import MessageCreate, MessageRead, Role, Usage
+from synergia_core import ChatCreate, MessageCreate, MessageRead, Role, Synergia, Usage
 from synergia_core.parts import (
     FilePart,
     ImagePart,
@@ -43,6 +43,7 @@ from synergia_core.providers.gemini import FORMAT, GeminiStream, usage_from_gemi
 from synergia_core.schemas import classic_views
 from synergia_core.services._prompt import select_context
 from synergia_core.tokens import EstimatingCounter
+from tests.helpers import make_model
 
 SIG = bytes(range(256))
 """A thought signature holding every byte value (its base64 has ``+`` and ``/``)."""
@@ -51,6 +52,7 @@ SIG3 = b"\x00\x01\x02"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 MODEL = "gemini-2.5-pro"
+ALICE = "alice"
 STRICT = pydantic.ConfigDict(extra="forbid")
 CONTENTS = pydantic.TypeAdapter(list[types.ContentDict], config=STRICT)
 """The SDK's request contents, refusing unknown keys at every level."""
@@ -1038,9 +1040,8 @@ def sdk_stream(body: bytes) -> Iterator[types.GenerateContentResponse]:
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
     yield from client(handler).models.generate_content_stream(model=MODEL, contents="Weather?")
-    assert urls == [f"http://test/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"] or (
-        len(urls) == 1 and urls[0].endswith(f"/models/{MODEL}:streamGenerateContent?alt=sse")
-    )
+    assert len(urls) == 1  # one request, the SSE flavour of streamGenerateContent
+    assert urls[0].endswith(f"/models/{MODEL}:streamGenerateContent?alt=sse")
 
 
 def test_stream_through_the_sdk() -> None:
@@ -1075,3 +1076,89 @@ def test_streamed_reply_renders_back() -> None:
         {"function_response": {"name": "weather", "response": {"output": "sunny"}}},
     ]
     assert_sent_unchanged(rendered)
+
+
+# ------------------------------------------------------------------------ end to end
+
+
+def test_record_stream_then_context(sy: Synergia) -> None:
+    """A Gemini stream recorded through the SDK's real streaming call, its
+    tool results added, then the context gives Gemini back the thoughts, the
+    signed text and calls, and the function responses."""
+    model = make_model(
+        sy,
+        MODEL,
+        provider="google",
+        input_price="1.25",
+        output_price="10",
+        cache_read_price_per_million=Decimal("0.3125"),
+    )
+    chat = sy.chats.create(ChatCreate(user_id=ALICE, model_id=model.id, system_prompt="Be brief."))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Weather?"), user_id=ALICE)
+    events = list(sdk_stream(sse(rest_stream())))
+    seen = list(
+        sy.messages.record_stream(
+            chat.id, events, user_id=ALICE, model_id=model.id, format="gemini"
+        )
+    )
+    assert seen == events  # handed through unchanged
+    reply = sy.messages.thread(chat.id, user_id=ALICE)[-1]
+    assert reply.status.value == "complete"
+    assert reply.content == "The weather is sunny.Done"
+    calls = [p for p in reply.parts if isinstance(p, ToolCallPart)]
+    assert reply.parts == [
+        ReasoningPart(text="Let me think.", provider="google"),
+        TextPart(text="The weather is sunny.", meta={"thought_signature": b64(SIG)}),
+        ToolCallPart(
+            id=calls[0].id,
+            name="weather",
+            arguments={"city": "Rome"},
+            meta={"thought_signature": b64(SIG2), "generated_id": True},
+        ),
+        ToolCallPart(
+            id=calls[1].id, name="weather", arguments={"city": "Paris"}, meta={"generated_id": True}
+        ),
+        TextPart(text="Done"),
+    ]
+    assert (reply.input_tokens, reply.output_tokens) == (900, 104)
+    assert (reply.cache_read_tokens, reply.reasoning_tokens) == (512, 64)
+    # 388 x 1.25 + 512 x 0.3125 + 104 x 10, per million
+    assert reply.cost == Decimal("0.001685")
+    assert reply.metadata == {
+        "google": {"response_id": "resp-s", "model_version": MODEL, "finish_reason": "STOP"}
+    }
+    for call, output in zip(calls, ("sunny", "rainy"), strict=True):
+        sy.messages.add(
+            chat.id,
+            MessageCreate(role="tool", parts=[ToolResultPart(call_id=call.id, output=output)]),
+            user_id=ALICE,
+        )
+    context = sy.messages.context(chat.id, user_id=ALICE, format="gemini")
+    check_request(context)
+    assert context == {
+        "system_instruction": {"parts": [{"text": "Be brief."}]},
+        "contents": [
+            {"role": "user", "parts": [{"text": "Weather?"}]},
+            {
+                "role": "model",
+                "parts": [
+                    {"text": "Let me think.", "thought": True},
+                    {"text": "The weather is sunny.", "thought_signature": SIG},
+                    {
+                        "function_call": {"name": "weather", "args": {"city": "Rome"}},
+                        "thought_signature": SIG2,
+                    },
+                    {"function_call": {"name": "weather", "args": {"city": "Paris"}}},
+                    {"text": "Done"},
+                ],
+            },
+            {
+                "role": "user",
+                "parts": [
+                    {"function_response": {"name": "weather", "response": {"output": "sunny"}}},
+                    {"function_response": {"name": "weather", "response": {"output": "rainy"}}},
+                ],
+            },
+        ],
+    }
+    assert_sent_unchanged(context)

@@ -74,7 +74,10 @@ thought pieces) into one part each, in order. A piece carrying a
 ``thought_signature`` ends the part it is merged into (the signature, which
 Gemini may send on a last empty piece, belongs to the text streamed before
 it), so no signature is ever moved to other text. Usage is the last
-chunk's ``usage_metadata`` (the totals).
+chunk's ``usage_metadata`` (the totals). Function calls are taken whole,
+as the Gemini API streams them; Vertex AI's
+``stream_function_call_arguments`` pieces (``partial_args``) are not
+assembled.
 """
 
 from __future__ import annotations
