@@ -257,3 +257,20 @@ def test_bad_arguments_fail_at_the_call_and_at_the_first_event(sy: Synergia) -> 
                 )
             )
         )
+
+
+def test_a_stream_that_reports_its_failure_in_an_event_fails_the_reply(sy: Synergia) -> None:
+    """The OpenAI SDK hands a Responses ``error`` event through instead of
+    raising: the reply is failed with its message, the events all pass."""
+    chat, model = setup(sy)
+    events: list[dict[str, Any]] = [
+        {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down.", "param": None}
+    ]
+    seen = list(
+        sy.messages.record_stream(
+            chat, events, user_id=ALICE, model_id=model, format="openai-responses"
+        )
+    )
+    assert seen == events
+    reply = sy.messages.thread(chat, user_id=ALICE)[-1]
+    assert (reply.status.value, reply.error) == ("failed", "Slow down.")

@@ -78,6 +78,11 @@ class StreamAccumulator(Protocol):
         id, model name, finish reason), for the message's metadata."""
         ...
 
+    def error(self) -> str | None:
+        """Why the reply failed, when the stream said so in an event rather
+        than by raising (a Responses ``response.failed``); else ``None``."""
+        ...
+
 
 class ProviderFormat(Protocol):
     """One provider's wire format (see the module docstring)."""

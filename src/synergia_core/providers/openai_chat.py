@@ -13,13 +13,20 @@ What the format carries, and what rendering drops:
   URI, or ``file_id`` for ``file-id:openai:<id>``), WAV and MP3 audio
   (``input_audio``) on user messages;
 * assistant text, refusals and tool calls (arguments as the JSON string the
-  API expects; unparseable arguments as they were emitted);
+  API expects; unparseable arguments as they were emitted; custom tool calls,
+  ``meta={"custom": True}``, as ``custom`` calls with their free-form input);
 * tool results as ``tool`` messages (text only: images and files in a tool
   result are dropped, Chat Completions does not take them there).
 * Dropped: reasoning (Chat Completions takes none back), images and files on
   assistant or system messages, references the API cannot fetch (``s3://``,
   other providers' file ids) unless ``resolve_uri`` inlines them, and raw
-  items of other providers.
+  parts (an audio reply's raw part is not sent back: its transcript is the
+  reply's text part; Responses items have no place in this format).
+
+Replies: text (``annotations`` in the part's ``meta``), refusals (a text
+part with ``meta={"refusal": True}``), tool calls, the ``reasoning_content``
+(or ``reasoning``) field of OpenAI-compatible servers as a reasoning part,
+and audio replies (their transcript as text, the audio as a raw part).
 
 Streamed replies: text deltas, ``reasoning_content`` deltas (sent by
 OpenAI-compatible servers such as DeepSeek and vLLM), refusals, and
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import json
+import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,7 +90,8 @@ def usage_from_openai(payload: Any) -> Usage:
     ``completion_tokens_details.reasoning_tokens``) and the Responses shape
     (``input_tokens``, ``output_tokens``, ``input_tokens_details``,
     ``output_tokens_details``). OpenAI's prompt count already includes the
-    cached tokens.
+    cached tokens and the tokens written to the cache
+    (``cache_write_tokens``).
 
     Raises:
         pydantic.ValidationError: The counts are missing or inconsistent.
@@ -101,6 +110,7 @@ def usage_from_openai(payload: Any) -> Usage:
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
             "cache_read_tokens": in_details.get("cached_tokens") or 0,
+            "cache_write_tokens": in_details.get("cache_write_tokens") or 0,
             "reasoning_tokens": out_details.get("reasoning_tokens") or 0,
         }
     )
@@ -118,6 +128,18 @@ def _fetchable(uri: str) -> bool:
     return uri.startswith(("https://", "http://", "data:"))
 
 
+def _data_uri(uri: str, mime_type: str, resolve_uri: ResolveUri) -> str:
+    """``uri`` fetched by ``resolve_uri`` and inlined as a base64 ``data:`` URI."""
+    data, resolved_type = resolve_uri(uri)
+    return f"data:{resolved_type or mime_type};base64,{base64.b64encode(data).decode()}"
+
+
+def _filename(name: str | None, mime_type: str) -> str:
+    """A file's name, or ``file`` with the extension of its type (the API
+    tells documents apart by their extension)."""
+    return name or "file" + (mimetypes.guess_extension(mime_type) or "")
+
+
 def _inline(uri: str, mime_type: str, resolve_uri: ResolveUri | None) -> str | None:
     """A URI the API can take: as it is, or inlined as a ``data:`` URI by
     ``resolve_uri``; ``None`` when neither works (the part is dropped)."""
@@ -125,8 +147,7 @@ def _inline(uri: str, mime_type: str, resolve_uri: ResolveUri | None) -> str | N
         return uri
     if resolve_uri is None:
         return None
-    data, resolved_type = resolve_uri(uri)
-    return f"data:{resolved_type or mime_type};base64,{base64.b64encode(data).decode()}"
+    return _data_uri(uri, mime_type, resolve_uri)
 
 
 def _user_content_part(part: Part, resolve_uri: ResolveUri | None) -> dict[str, Any] | None:
@@ -143,23 +164,49 @@ def _user_content_part(part: Part, resolve_uri: ResolveUri | None) -> dict[str, 
     if isinstance(part, FilePart):
         if part.uri.startswith(f"file-id:{PROVIDER}:"):
             return {"type": "file", "file": {"file_id": part.uri.split(":", 2)[2]}}
-        uri = part.uri if part.uri.startswith("data:") else None
-        if uri is None and resolve_uri is not None:
-            uri = _inline(part.uri, part.mime_type, resolve_uri)
-            if uri is not None and not uri.startswith("data:"):  # an http(s) reference
-                raw, resolved = resolve_uri(part.uri)
-                uri = f"data:{resolved or part.mime_type};base64,{base64.b64encode(raw).decode()}"
+        # Files go inline only: Chat Completions fetches no file URL itself.
+        uri: str | None = part.uri
+        if not part.uri.startswith("data:"):
+            uri = _data_uri(part.uri, part.mime_type, resolve_uri) if resolve_uri else None
         split = _split_data_uri(uri) if uri else None
-        if split is None:
+        if uri is None or split is None:
             return None
         mime_type, data = split
         audio = _AUDIO_FORMATS.get(mime_type)
         if audio is not None:
             return {"type": "input_audio", "input_audio": {"data": data, "format": audio}}
-        file: dict[str, Any] = {"file_data": uri}
-        file["filename"] = part.name or "file"
-        return {"type": "file", "file": file}
+        return {
+            "type": "file",
+            "file": {"file_data": uri, "filename": _filename(part.name, mime_type)},
+        }
     return None
+
+
+def _reasoning_field(data: Mapping[str, Any]) -> str:
+    """The reasoning OpenAI-compatible servers add to a message or a delta
+    (``reasoning_content``: DeepSeek, vLLM; ``reasoning``: OpenRouter)."""
+    reasoning = data.get("reasoning_content") or data.get("reasoning") or ""
+    return reasoning if isinstance(reasoning, str) else ""
+
+
+def _tool_call(payload: Any) -> ToolCallPart:
+    """A ``function`` or ``custom`` tool call of a reply (a custom call's
+    free-form input is kept as the text it is, with ``meta={"custom": True}``)."""
+    call = as_mapping(payload)
+    if call.get("type") == "custom":
+        custom = as_mapping(call.get("custom"))
+        return ToolCallPart(
+            id=call["id"],
+            name=custom.get("name", ""),
+            arguments=custom.get("input") or "",
+            meta={"custom": True},
+        )
+    function = as_mapping(call.get("function"))
+    return ToolCallPart(
+        id=call["id"],
+        name=function.get("name", ""),
+        arguments=parse_arguments(function.get("arguments")),
+    )
 
 
 def _text(parts: Sequence[Part]) -> str:
@@ -191,27 +238,22 @@ class ChatFormat:
                 metadata[PROVIDER] = details
             data = as_mapping(choice.get("message"))
         parts: list[Part] = []
+        reasoning = _reasoning_field(data)
+        if reasoning:
+            parts.append(ReasoningPart(text=reasoning, provider=PROVIDER))
         content = data.get("content")
         annotations = data.get("annotations")
+        audio = as_mapping(data.get("audio"))
+        if not content and audio.get("transcript"):
+            content = audio["transcript"]  # an audio reply: its text is the transcript
         if content:
             meta: dict[str, JsonValue] = {"annotations": annotations} if annotations else {}
             parts.append(TextPart(text=content, meta=meta))
         if data.get("refusal"):
             parts.append(TextPart(text=data["refusal"], meta={"refusal": True}))
-        for call in data.get("tool_calls") or ():
-            call = as_mapping(call)
-            function = as_mapping(call.get("function"))
-            parts.append(
-                ToolCallPart(
-                    id=call["id"],
-                    name=function.get("name", ""),
-                    arguments=parse_arguments(function.get("arguments")),
-                )
-            )
-        if data.get("audio"):
-            parts.append(
-                RawPart(provider=PROVIDER, data={"audio": dict(as_mapping(data["audio"]))})
-            )
+        parts += [_tool_call(call) for call in data.get("tool_calls") or ()]
+        if audio:
+            parts.append(RawPart(provider=PROVIDER, data={"audio": dict(audio)}))
         return MessageCreate(role=Role.assistant, parts=parts, usage=usage, metadata=metadata)
 
     def usage(self, payload: Any) -> Usage:
@@ -258,7 +300,8 @@ class ChatFormat:
             for part in message.parts
             if (rendered := _user_content_part(part, resolve_uri)) is not None
         ]
-        return {"role": "user", "content": content}
+        # The API refuses an empty content list (every part was dropped).
+        return {"role": "user", "content": content or ""}
 
     @staticmethod
     def _assistant(message: MessageRead) -> dict[str, Any]:
@@ -271,19 +314,26 @@ class ChatFormat:
         if refusal:
             item["refusal"] = refusal
         if calls:
-            item["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": dump_arguments(call.arguments)},
-                }
-                for call in calls
-            ]
+            item["tool_calls"] = [_render_call(call) for call in calls]
         return item
 
     def stream(self) -> ChatStream:
         """A new accumulator of ``ChatCompletionChunk`` events."""
         return ChatStream()
+
+
+def _render_call(call: ToolCallPart) -> dict[str, Any]:
+    if call.meta.get("custom"):
+        return {
+            "id": call.id,
+            "type": "custom",
+            "custom": {"name": call.name, "input": dump_arguments(call.arguments)},
+        }
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": dump_arguments(call.arguments)},
+    }
 
 
 class ChatStream:
@@ -305,17 +355,22 @@ class ChatStream:
                 self._details[key] = chunk[key]
         if chunk.get("usage"):
             self._usage = usage_from_openai(chunk["usage"])
-        choices = chunk.get("choices") or []
-        if not choices:
+        # With n > 1 each chunk carries the delta of one choice: keep the first's.
+        choice = next(
+            (
+                choice
+                for choice in map(as_mapping, chunk.get("choices") or ())
+                if not choice.get("index")
+            ),
+            None,
+        )
+        if choice is None:
             return "", ""
-        choice = as_mapping(choices[0])
         if choice.get("finish_reason"):
             self._details["finish_reason"] = choice["finish_reason"]
         delta: Mapping[str, Any] = as_mapping(choice.get("delta"))
         text = delta.get("content") or ""
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-        if not isinstance(reasoning, str):
-            reasoning = ""
+        reasoning = _reasoning_field(delta)
         if text:
             self._text.append(text)
         if reasoning:
@@ -359,6 +414,10 @@ class ChatStream:
     def usage(self) -> Usage | None:
         """The usage of the final chunk, if the request asked for it."""
         return self._usage
+
+    def error(self) -> str | None:
+        """Always ``None``: Chat Completions streams fail by raising."""
+        return None
 
     def metadata(self) -> dict[str, JsonValue]:
         """``{"openai": {"id", "model", "finish_reason", ...}}``."""

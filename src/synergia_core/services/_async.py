@@ -37,7 +37,12 @@ from synergia_core.services._base import Service
 from synergia_core.services._checks import check_user_id, to_uuid
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 from synergia_core.services._prompt import Format
-from synergia_core.services._recording import Recorder, check_recording, error_text
+from synergia_core.services._recording import (
+    Recorder,
+    StreamFailedError,
+    check_recording,
+    error_text,
+)
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
@@ -263,6 +268,10 @@ class AsyncMessageService(AsyncService[MessageService]):
             await self._end(reply.id, user_id, recorder, flush, exc)
             raise
         accumulator = recorder.accumulator
+        failure = accumulator.error()
+        if failure is not None:  # the stream reported a failure instead of raising
+            await self._end(reply.id, user_id, recorder, flush, StreamFailedError(failure))
+            return
         try:
             parts, usage, metadata = (
                 accumulator.parts(),

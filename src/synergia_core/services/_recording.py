@@ -27,17 +27,25 @@ from synergia_core.services._base import Service
 from synergia_core.services._checks import check_user_id, to_uuid
 from synergia_core.services._streaming import MAX_ERROR_CHARS, StreamingMethods
 
-__all__ = ["Recorder", "RecordingMethods", "error_text"]
+__all__ = ["Recorder", "RecordingMethods", "StreamFailedError", "error_text"]
 
 logger = logging.getLogger(__name__)
 
 E = TypeVar("E")
 
 
+class StreamFailedError(Exception):
+    """A provider stream that reported a failure in an event (it is stored
+    as the reply's error without this class's name)."""
+
+
 def error_text(exc: BaseException) -> str:
     """What a failed reply stores as its error: the exception, one line,
     storable (no NUL, no lone surrogate), at most 10,000 characters."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, StreamFailedError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return text[:MAX_ERROR_CHARS]
 
@@ -151,8 +159,10 @@ class RecordingMethods(StreamingMethods, Service):
         stream's usage (split reports merged) and cost, and the stream's
         metadata (response id, model, finish reason) under the provider's key.
         An exception from the stream marks the reply ``failed``, keeping the
-        partial text, and is re-raised; closing the generator early (a
-        client gone) marks it ``cancelled``.
+        partial text, and is re-raised; a stream that reports its failure in
+        an event (a Responses ``response.failed``) marks it ``failed`` with
+        that error; closing the generator early (a client gone) marks it
+        ``cancelled``.
 
         Args:
             chat_id: The chat.
@@ -205,6 +215,10 @@ class RecordingMethods(StreamingMethods, Service):
             self._end(reply.id, user_id, recorder, flush, exc)
             raise
         accumulator = recorder.accumulator
+        failure = accumulator.error()
+        if failure is not None:  # the stream reported a failure instead of raising
+            self._end(reply.id, user_id, recorder, flush, StreamFailedError(failure))
+            return
         try:
             self._close(
                 reply.id,
