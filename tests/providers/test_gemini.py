@@ -1018,9 +1018,43 @@ def test_stream_signature_ends_the_part_it_lands_on() -> None:
 def test_stream_chunks_without_candidates() -> None:
     acc = FORMAT.stream()
     assert acc.feed(types.GenerateContentResponse(response_id="r")) == ("", "")
-    assert acc.feed({"candidates": [{"finishReason": "SAFETY"}]}) == ("", "")
+    assert acc.feed({"candidates": [{"finishReason": "STOP"}]}) == ("", "")
     assert acc.parts() == []
-    assert acc.metadata() == {"google": {"response_id": "r", "finish_reason": "SAFETY"}}
+    assert acc.metadata() == {"google": {"response_id": "r", "finish_reason": "STOP"}}
+    assert acc.error() is None
+
+
+def test_stream_error_when_gemini_gives_no_reply() -> None:
+    blocked = FORMAT.stream()
+    blocked.feed(
+        types.GenerateContentResponse(
+            prompt_feedback=types.GenerateContentResponsePromptFeedback(
+                block_reason=types.BlockedReason.PROHIBITED_CONTENT,
+                block_reason_message="not allowed",
+            ),
+            usage_metadata=types.GenerateContentResponseUsageMetadata(prompt_token_count=7),
+        )
+    )
+    assert blocked.error() == "the prompt was blocked (PROHIBITED_CONTENT): not allowed"
+    assert blocked.usage() == Usage(input_tokens=7, output_tokens=0)
+    refused = FORMAT.stream()
+    refused.feed({"candidates": [{"finishReason": "RECITATION"}], "responseId": "r"})
+    assert refused.error() == "no reply (finish reason RECITATION)"
+    refused.feed({"candidates": [{"finishReason": "SAFETY", "finishMessage": "unsafe"}]})
+    assert refused.error() == "no reply (finish reason SAFETY): unsafe"
+    cut_short = FORMAT.stream()
+    cut_short.feed(chunk(types.Part(text="Partial")))
+    cut_short.feed(chunk(finish=types.FinishReason.SAFETY))
+    assert cut_short.error() is None  # a reply, stopped: complete, its reason in the metadata
+    assert cut_short.metadata()["google"] == {
+        "response_id": "resp-s",
+        "model_version": MODEL,
+        "finish_reason": "SAFETY",
+    }
+    full = FORMAT.stream()
+    for c in stream_chunks():
+        full.feed(c)
+    assert full.error() is None
 
 
 def sse(chunks: Sequence[dict[str, Any]]) -> bytes:
@@ -1162,3 +1196,29 @@ def test_record_stream_then_context(sy: Synergia) -> None:
         ],
     }
     assert_sent_unchanged(context)
+
+
+def test_record_stream_of_a_blocked_prompt_fails_the_reply(sy: Synergia) -> None:
+    model = make_model(sy, MODEL, provider="google", input_price="1.25", output_price="10")
+    chat = sy.chats.create(ChatCreate(user_id=ALICE, model_id=model.id))
+    sy.messages.add(chat.id, MessageCreate(role="user", content="Something bad"), user_id=ALICE)
+    blocked = {
+        "promptFeedback": {"blockReason": "SAFETY"},
+        "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8},
+        "modelVersion": MODEL,
+        "responseId": "resp-b",
+    }
+    events = list(sdk_stream(sse([blocked])))
+    seen = list(
+        sy.messages.record_stream(
+            chat.id, events, user_id=ALICE, model_id=model.id, format="gemini"
+        )
+    )
+    assert seen == events
+    reply = sy.messages.thread(chat.id, user_id=ALICE)[-1]
+    assert reply.status.value == "failed"
+    assert reply.error == "the prompt was blocked (SAFETY)"
+    assert (reply.input_tokens, reply.output_tokens) == (8, 0)  # billed all the same
+    assert reply.cost == Decimal("0.00001")
+    context = sy.messages.context(chat.id, user_id=ALICE, format="gemini")
+    assert context["contents"] == [{"role": "user", "parts": [{"text": "Something bad"}]}]

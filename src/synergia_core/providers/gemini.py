@@ -74,8 +74,10 @@ thought pieces) into one part each, in order. A piece carrying a
 ``thought_signature`` ends the part it is merged into (the signature, which
 Gemini may send on a last empty piece, belongs to the text streamed before
 it), so no signature is ever moved to other text. Usage is the last
-chunk's ``usage_metadata`` (the totals). Function calls are taken whole,
-as the Gemini API streams them; Vertex AI's
+chunk's ``usage_metadata`` (the totals). A stream that gives no part and
+reports a blocked prompt or a refusal (a finish reason other than ``STOP``
+or ``MAX_TOKENS``) is a failure (:meth:`GeminiStream.error`). Function
+calls are taken whole, as the Gemini API streams them; Vertex AI's
 ``stream_function_call_arguments`` pieces (``partial_args``) are not
 assembled.
 """
@@ -138,6 +140,9 @@ _META_DETAILS = (
     "url_context_metadata",
 )
 """Candidate fields kept in ``metadata["google"]`` when present."""
+
+_FINISHED = frozenset({"STOP", "MAX_TOKENS", "FINISH_REASON_UNSPECIFIED"})
+"""Finish reasons of a reply that was not refused."""
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -685,6 +690,27 @@ class GeminiStream:
         """``{"google": {"response_id", "model_version", "finish_reason", ...}}``."""
         details = _details(self._response, self._candidate)
         return {PROVIDER: details} if details else {}
+
+    def error(self) -> str | None:
+        """Why Gemini gave no reply, or ``None``: a blocked prompt
+        (``prompt_feedback.block_reason``), or a stream that ended with a
+        finish reason other than ``STOP`` or ``MAX_TOKENS`` (``SAFETY``,
+        ``RECITATION``, ``MALFORMED_FUNCTION_CALL`` ...) before any part. A
+        reply cut short after some parts is complete, its finish reason in
+        the metadata. Transport and API errors raise from the SDK's stream."""
+        if self._pieces:
+            return None
+        feedback = _mapping(self._response.get("prompt_feedback"))
+        if feedback.get("block_reason"):
+            reason = f"the prompt was blocked ({feedback['block_reason']})"
+            message = feedback.get("block_reason_message")
+            return f"{reason}: {message}" if message else reason
+        finish = self._candidate.get("finish_reason")
+        if finish and finish not in _FINISHED:
+            reason = f"no reply (finish reason {finish})"
+            message = self._candidate.get("finish_message")
+            return f"{reason}: {message}" if message else reason
+        return None
 
 
 FORMAT = GeminiFormat()
