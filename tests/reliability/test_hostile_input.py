@@ -255,14 +255,19 @@ def operations(world: World) -> dict[str, Callable[[st.DataObject], object]]:
                 d(data, st.lists(st.none() | metadata | text, max_size=3)),
                 user_id=d(data, user_ids),
                 model_id=d(data, st.none() | ids),
-                format=d(data, st.sampled_from(["openai", "cohere"])),
+                format=d(
+                    data,
+                    st.sampled_from(
+                        ["openai", "openai-responses", "anthropic", "gemini", "cohere"]
+                    ),
+                ),
             )
         ),
         "messages.context": lambda data: sy.messages.context(
             d(data, ids),
             user_id=d(data, user_ids),
             max_input_tokens=d(data, st.none() | st.integers(-5, 10**12)),
-            format=d(data, st.sampled_from(["openai", "anthropic", "cohere"])),
+            format=d(data, st.sampled_from(["openai", "anthropic", "gemini", "cohere"])),
         ),
         "usage.totals": lambda data: sy.usage.totals(
             user_id=d(data, st.none() | user_ids),
