@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,6 +85,7 @@ from synergia_core.parts import (
     result_text,
 )
 from synergia_core.providers import ResolveUri, as_mapping
+from synergia_core.providers._media import encode_base64, inline_bytes, is_remote
 from synergia_core.providers.openai_chat import parse_arguments
 from synergia_core.schemas import MessageCreate, MessageRead, Role, Usage
 
@@ -261,37 +261,15 @@ def _block_part(block: Mapping[str, Any]) -> Part:
 # --------------------------------------------------------------------------- rendering
 
 
-def _split_data_uri(uri: str) -> tuple[str, str] | None:
-    """(media type, base64 data) of a ``data:`` URI (plain ones are encoded)."""
-    header, comma, payload = uri[5:].partition(",")
-    if not comma:
-        return None
-    params = header.split(";")
-    media_type = params[0].strip().lower() or "text/plain"
-    if "base64" in (p.strip().lower() for p in params[1:]):
-        return media_type, payload
-    raw = urllib.parse.unquote_to_bytes(payload)
-    return media_type, base64.b64encode(raw).decode()
-
-
-def _fetchable(uri: str) -> bool:
-    return uri.startswith(("https://", "http://"))
-
-
 def _inline(uri: str, mime_type: str, resolve_uri: ResolveUri | None) -> tuple[str, str] | None:
     """(media type, base64 data) of a ``data:`` URI, or of a reference that
     ``resolve_uri`` fetches; ``None`` when neither works."""
-    if uri.startswith("data:"):
-        split = _split_data_uri(uri)
-        if split is None:
-            return None
-        media_type, data = split
-        return _MIME_ALIASES.get(media_type, media_type), data
-    if resolve_uri is None:
+    inlined = inline_bytes(uri, mime_type, resolve_uri)
+    if inlined is None:
         return None
-    raw, resolved = resolve_uri(uri)
-    media_type = (resolved or mime_type).lower()
-    return _MIME_ALIASES.get(media_type, media_type), base64.b64encode(raw).decode()
+    media_type, data = inlined
+    media_type = media_type.lower()
+    return _MIME_ALIASES.get(media_type, media_type), encode_base64(data)
 
 
 def _file_id(uri: str) -> str | None:
@@ -302,7 +280,7 @@ def _image_block(part: ImagePart, resolve_uri: ResolveUri | None) -> dict[str, A
     file_id = _file_id(part.uri)
     if file_id:
         return {"type": "image", "source": {"type": "file", "file_id": file_id}}
-    if _fetchable(part.uri):
+    if is_remote(part.uri):
         return {"type": "image", "source": {"type": "url", "url": part.uri}}
     inlined = _inline(part.uri, part.mime_type, resolve_uri)
     if inlined is None or inlined[0] not in IMAGE_TYPES:
@@ -318,7 +296,7 @@ def _document_block(part: FilePart, resolve_uri: ResolveUri | None) -> dict[str,
     if file_id:
         source = {"type": "file", "file_id": file_id}
     elif mime_type == "application/pdf":
-        if _fetchable(part.uri):
+        if is_remote(part.uri):
             source = {"type": "url", "url": part.uri}
         else:
             inlined = _inline(part.uri, mime_type, resolve_uri)
@@ -326,7 +304,7 @@ def _document_block(part: FilePart, resolve_uri: ResolveUri | None) -> dict[str,
                 return None
             source = {"type": "base64", "media_type": "application/pdf", "data": inlined[1]}
     elif mime_type.startswith("text/"):
-        if _fetchable(part.uri) and resolve_uri is None:
+        if is_remote(part.uri) and resolve_uri is None:
             return None
         inlined = _inline(part.uri, mime_type, resolve_uri)
         if inlined is None:

@@ -85,13 +85,11 @@ assembled.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import enum
 import hashlib
 import json
 import re
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,6 +106,7 @@ from synergia_core.parts import (
     ToolResultPart,
 )
 from synergia_core.providers import ResolveUri, as_mapping
+from synergia_core.providers._media import decode_base64, split_data_uri
 from synergia_core.schemas import MessageCreate, MessageRead, Role, Usage
 
 __all__ = ["FORMAT", "GeminiFormat", "GeminiStream", "usage_from_gemini"]
@@ -197,27 +196,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _bytes(value: Any) -> bytes:
-    """Binary data as the SDK (bytes) or JSON (standard or URL-safe base64) has it.
-
-    Raises:
-        ValueError: A string that is not base64.
-    """
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected bytes or base64 text, got {type(value).__name__}")
-    text = value.strip().replace("-", "+").replace("_", "/")
-    text += "=" * (-len(text) % 4)
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error as error:
-        raise ValueError(f"not base64: {value[:40]!r}") from error
-
-
 def _b64(value: Any) -> str:
     """Binary data (bytes or base64 text) as standard base64 text."""
-    return base64.b64encode(_bytes(value)).decode("ascii")
+    return base64.b64encode(decode_base64(value)).decode("ascii")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -352,16 +333,6 @@ def _details(response: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[
 # ---------------------------------------------------------------- parts -> request
 
 
-def _split_data_uri(uri: str) -> tuple[str, bytes]:
-    """(mime type, bytes) of a ``data:`` URI (base64 or percent-encoded)."""
-    head, _, payload = uri[5:].partition(",")
-    params = head.split(";")
-    mime_type = params[0]
-    if "base64" in params[1:]:
-        return mime_type, _bytes(urllib.parse.unquote(payload))
-    return mime_type, urllib.parse.unquote_to_bytes(payload)
-
-
 def _file_uri(file_id: str) -> str:
     """The ``file_uri`` of a ``file-id:google:<id>`` reference."""
     if "://" in file_id:
@@ -375,7 +346,10 @@ def _media_source(
     """(``"inline_data"`` or ``"file_data"``, its value) for a reference, or
     ``None`` when Gemini cannot take it."""
     if uri.startswith("data:"):
-        return "inline_data", {"mime_type": mime_type, "data": _split_data_uri(uri)[1]}
+        split = split_data_uri(uri)
+        if split is None:
+            return None
+        return "inline_data", {"mime_type": mime_type, "data": split[1]}
     if uri.startswith(f"file-id:{PROVIDER}:"):
         return "file_data", {"file_uri": _file_uri(uri.split(":", 2)[2]), "mime_type": mime_type}
     if uri.startswith(("gs://", "https://", "http://")):
@@ -395,7 +369,7 @@ def _with_meta(rendered: dict[str, Any], meta: Mapping[str, JsonValue]) -> dict[
         rendered["thought"] = True
     signature = meta.get("thought_signature")
     if isinstance(signature, str):
-        rendered["thought_signature"] = _bytes(signature)
+        rendered["thought_signature"] = decode_base64(signature)
     return rendered
 
 
@@ -406,7 +380,7 @@ def _raw(data: JsonValue) -> dict[str, Any] | None:
     rendered: dict[str, Any] = dict(data)
     signature = rendered.get("thought_signature")
     if isinstance(signature, str):
-        rendered["thought_signature"] = _bytes(signature)
+        rendered["thought_signature"] = decode_base64(signature)
     return rendered
 
 
@@ -431,7 +405,7 @@ def _content_part(part: Part, resolve_uri: ResolveUri | None) -> dict[str, Any] 
             return None
         rendered: dict[str, Any] = {"text": part.text, "thought": True}
         if part.encrypted is not None:
-            rendered["thought_signature"] = _bytes(part.encrypted)
+            rendered["thought_signature"] = decode_base64(part.encrypted)
         return _with_meta(rendered, {k: v for k, v in part.meta.items() if k in _PART_EXTRAS})
     if isinstance(part, ToolCallPart):
         call: dict[str, Any] = {"name": part.name, "args": _arguments(part.arguments)}
@@ -659,7 +633,7 @@ class GeminiStream:
         for raw in _mapping(candidate.get("content")).get("parts") or ():
             part = dict(_mapping(raw))
             if "thought_signature" in part:
-                part["thought_signature"] = _bytes(part["thought_signature"])
+                part["thought_signature"] = decode_base64(part["thought_signature"])
             kind = _kind(part)
             if kind == "text":
                 text.append(str(part.get("text") or ""))

@@ -37,9 +37,7 @@ comes in the last chunk when the request sets ``stream_options=
 
 from __future__ import annotations
 
-import base64
 import json
-import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,6 +55,13 @@ from synergia_core.parts import (
     result_text,
 )
 from synergia_core.providers import ResolveUri, as_mapping
+from synergia_core.providers._media import (
+    data_uri,
+    encode_base64,
+    filename,
+    inline_bytes,
+    is_remote,
+)
 from synergia_core.schemas import MessageCreate, MessageRead, Role, Usage
 
 __all__ = ["FORMAT", "ChatFormat", "ChatStream", "parse_arguments", "usage_from_openai"]
@@ -116,34 +121,18 @@ def usage_from_openai(payload: Any) -> Usage:
     )
 
 
-def _split_data_uri(uri: str) -> tuple[str, str] | None:
-    """(mime type, base64 data) of a base64 ``data:`` URI."""
-    if not uri.startswith("data:") or ";base64," not in uri:
-        return None
-    head, data = uri[5:].split(";base64,", 1)
-    return head or "application/octet-stream", data
-
-
-def _fetchable(uri: str) -> bool:
-    return uri.startswith(("https://", "http://", "data:"))
-
-
-def _data_uri(uri: str, mime_type: str, resolve_uri: ResolveUri) -> str:
-    """``uri`` fetched by ``resolve_uri`` and inlined as a base64 ``data:`` URI."""
-    data, resolved_type = resolve_uri(uri)
-    return f"data:{resolved_type or mime_type};base64,{base64.b64encode(data).decode()}"
-
-
-def _filename(name: str | None, mime_type: str) -> str:
-    """A file's name, or ``file`` with the extension of its type (the API
-    tells documents apart by their extension)."""
-    return name or "file" + (mimetypes.guess_extension(mime_type) or "")
+def _data_uri(uri: str, mime_type: str, resolve_uri: ResolveUri) -> str | None:
+    """``uri`` as a base64 ``data:`` URI: as it is, or fetched by
+    ``resolve_uri``; ``None`` when neither works."""
+    inlined = inline_bytes(uri, mime_type, resolve_uri)
+    return None if inlined is None else data_uri(*inlined)
 
 
 def _inline(uri: str, mime_type: str, resolve_uri: ResolveUri | None) -> str | None:
-    """A URI the API can take: as it is, or inlined as a ``data:`` URI by
-    ``resolve_uri``; ``None`` when neither works (the part is dropped)."""
-    if _fetchable(uri):
+    """A URI the API can take: an http(s) or ``data:`` URI as it is, another
+    reference inlined as a ``data:`` URI by ``resolve_uri``; ``None`` when
+    neither works (the part is dropped)."""
+    if is_remote(uri) or uri.startswith("data:"):
         return uri
     if resolve_uri is None:
         return None
@@ -165,19 +154,21 @@ def _user_content_part(part: Part, resolve_uri: ResolveUri | None) -> dict[str, 
         if part.uri.startswith(f"file-id:{PROVIDER}:"):
             return {"type": "file", "file": {"file_id": part.uri.split(":", 2)[2]}}
         # Files go inline only: Chat Completions fetches no file URL itself.
-        uri: str | None = part.uri
-        if not part.uri.startswith("data:"):
-            uri = _data_uri(part.uri, part.mime_type, resolve_uri) if resolve_uri else None
-        split = _split_data_uri(uri) if uri else None
-        if uri is None or split is None:
+        inlined = inline_bytes(part.uri, part.mime_type, resolve_uri)
+        if inlined is None:
             return None
-        mime_type, data = split
+        mime_type, raw = inlined
         audio = _AUDIO_FORMATS.get(mime_type)
         if audio is not None:
-            return {"type": "input_audio", "input_audio": {"data": data, "format": audio}}
+            return {
+                "type": "input_audio",
+                "input_audio": {"data": encode_base64(raw), "format": audio},
+            }
+        verbatim = part.uri.startswith("data:") and ";base64," in part.uri
+        file_data = part.uri if verbatim else data_uri(mime_type, raw)
         return {
             "type": "file",
-            "file": {"file_data": uri, "filename": _filename(part.name, mime_type)},
+            "file": {"file_data": file_data, "filename": filename(part.name, mime_type)},
         }
     return None
 

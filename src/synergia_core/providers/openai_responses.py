@@ -83,9 +83,9 @@ from synergia_core.parts import (
     result_text,
 )
 from synergia_core.providers import ResolveUri
+from synergia_core.providers._media import filename, is_remote
 from synergia_core.providers.openai_chat import (
     _data_uri,
-    _filename,
     _inline,
     dump_arguments,
     parse_arguments,
@@ -235,14 +235,14 @@ def _content(part: Part, resolve_uri: ResolveUri | None) -> dict[str, Any] | Non
         file: dict[str, Any] = {"type": "input_file"}
         if part.uri.startswith(_FILE_ID):
             return {**file, "file_id": part.uri[len(_FILE_ID) :]}
-        if part.uri.startswith(("https://", "http://")):
+        if is_remote(part.uri):
             return {**file, "file_url": part.uri} | ({"filename": part.name} if part.name else {})
-        uri: str | None = part.uri
-        if not part.uri.startswith("data:"):
-            uri = _data_uri(part.uri, part.mime_type, resolve_uri) if resolve_uri else None
+        uri = part.uri if part.uri.startswith("data:") else None
+        if uri is None and resolve_uri is not None:
+            uri = _data_uri(part.uri, part.mime_type, resolve_uri)
         if uri is None:
             return None
-        return {**file, "file_data": uri, "filename": _filename(part.name, part.mime_type)}
+        return {**file, "file_data": uri, "filename": filename(part.name, part.mime_type)}
     return None
 
 
