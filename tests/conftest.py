@@ -36,7 +36,13 @@ PG_ADMIN_URL = os.environ.get(
 )
 BACKENDS = ("sqlite", "postgresql")
 MODES = ("sync", "async")
-TABLES = ("synergia_messages", "synergia_chats", "synergia_models")
+TABLES = (
+    "synergia_spend",
+    "synergia_budgets",
+    "synergia_messages",
+    "synergia_chats",
+    "synergia_models",
+)
 
 
 class PostgresServer:

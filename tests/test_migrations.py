@@ -26,7 +26,7 @@ from synergia_core._migration import VERSION_TABLE, _config, history
 from synergia_core.db import create_engine
 from synergia_core.repositories.sql._orm import metadata as synergia_metadata
 
-SYNERGIA_TABLES = {"synergia_models", "synergia_chats", "synergia_messages", VERSION_TABLE}
+SYNERGIA_TABLES = {*synergia_metadata.tables, VERSION_TABLE}
 
 
 def table_names(url: str) -> set[str]:

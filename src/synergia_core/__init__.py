@@ -25,6 +25,7 @@ from synergia_core._migration import (
 )
 from synergia_core._version import __version__
 from synergia_core.errors import (
+    BudgetExceededError,
     ChatNotFound,
     ConcurrentUpdateError,
     ConflictError,
@@ -40,8 +41,21 @@ from synergia_core.errors import (
     StatementTimeoutError,
     SynergiaError,
 )
+from synergia_core.parts import (
+    FilePart,
+    ImagePart,
+    Part,
+    RawPart,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from synergia_core.schemas import (
     Attachment,
+    Budget,
+    BudgetRule,
+    BudgetStatus,
     ChatCreate,
     ChatRead,
     ChatUpdate,
@@ -53,13 +67,16 @@ from synergia_core.schemas import (
     ModelRead,
     ModelUpdate,
     Page,
+    PriceTier,
     Role,
+    SyncReport,
     ToolCall,
     Usage,
     UsageRow,
     UsageTotals,
 )
 from synergia_core.services import (
+    BudgetService,
     ChatService,
     MessageService,
     ModelService,
@@ -72,6 +89,7 @@ from synergia_core.tokens import TokenCounter
 if TYPE_CHECKING:
     from synergia_core._async_store import AsyncSynergia, AsyncTransaction
     from synergia_core.services._async import (
+        AsyncBudgetService,
         AsyncChatService,
         AsyncMessageService,
         AsyncModelService,
@@ -85,6 +103,7 @@ if TYPE_CHECKING:
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AsyncBudgetService",
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
@@ -92,6 +111,11 @@ __all__ = [
     "AsyncTransaction",
     "AsyncUsageService",
     "Attachment",
+    "Budget",
+    "BudgetExceededError",
+    "BudgetRule",
+    "BudgetService",
+    "BudgetStatus",
     "ChatCreate",
     "ChatNotFound",
     "ChatRead",
@@ -100,7 +124,9 @@ __all__ = [
     "ConcurrentUpdateError",
     "ConflictError",
     "DatabaseUnavailableError",
+    "FilePart",
     "Health",
+    "ImagePart",
     "InvalidInputError",
     "InvalidStateError",
     "MessageCreate",
@@ -117,14 +143,22 @@ __all__ = [
     "ModelUpdate",
     "NotFoundError",
     "Page",
+    "Part",
+    "PriceTier",
+    "RawPart",
+    "ReasoningPart",
     "Role",
     "SchemaOutOfDateError",
     "ServiceConfig",
     "StatementTimeoutError",
+    "SyncReport",
     "Synergia",
     "SynergiaError",
+    "TextPart",
     "TokenCounter",
     "ToolCall",
+    "ToolCallPart",
+    "ToolResultPart",
     "Transaction",
     "Usage",
     "UsageRow",
@@ -141,6 +175,7 @@ __all__ = [
 # The asyncio names are imported on first use: they need the 'async' extra
 # (greenlet), which the sync API does not.
 _ASYNC = {
+    "AsyncBudgetService": "synergia_core.services._async",
     "AsyncSynergia": "synergia_core._async_store",
     "AsyncTransaction": "synergia_core._async_store",
     "AsyncChatService": "synergia_core.services._async",

@@ -21,6 +21,7 @@ from synergia_core._translate import checked_out, checked_out_async, translate_e
 from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
 from synergia_core.schemas import Health
 from synergia_core.services._async import (
+    AsyncBudgetService,
     AsyncChatService,
     AsyncMessageService,
     AsyncModelService,
@@ -56,6 +57,8 @@ class AsyncTransaction:
         """Messages."""
         self.usage = AsyncUsageService(runner, config)
         """Usage reports."""
+        self.budgets = AsyncBudgetService(runner, config)
+        """Budgets."""
 
 
 class _PerCall:
@@ -249,6 +252,8 @@ class AsyncSynergia:
         """Messages (each call its own unit of work)."""
         self.usage = AsyncUsageService(runner, self._config)
         """Usage reports (each call its own unit of work)."""
+        self.budgets = AsyncBudgetService(runner, self._config)
+        """Budgets (each call its own unit of work)."""
 
     @property
     def engine(self) -> AsyncEngine | Engine:

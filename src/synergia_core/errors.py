@@ -11,7 +11,8 @@ exception escapes the public API for such a condition. The tree::
     ├── ConflictError
     │   ├── ModelAlreadyExists        .provider, .name
     │   ├── InvalidStateError         .entity, .id, .state
-    │   └── ConcurrentUpdateError     .entity, .id
+    │   ├── ConcurrentUpdateError     .entity, .id
+    │   └── BudgetExceededError       .user_id, .limit, .spent, .period_end
     ├── InvalidInputError             .field
     ├── ModelUnavailableError         .model_id, .reason
     ├── SchemaOutOfDateError          .current, .expected
@@ -31,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BudgetExceededError",
     "ChatNotFound",
     "ConcurrentUpdateError",
     "ConflictError",
@@ -166,6 +168,48 @@ class ConcurrentUpdateError(ConflictError):
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"entity": self.entity, "id": self.id, "message": self.message}
+
+
+class BudgetExceededError(ConflictError):
+    """The user's spend in the current period has reached their budget.
+
+    Raised by the calls that start new spending (``messages.add`` with a
+    model, ``start``, ``edit``, ``regenerate``); a call accepted before that
+    still records its whole cost, and ``finish`` always records what was spent.
+
+    Attributes:
+        user_id: Whose budget.
+        limit: The budget's limit (USD, a ``Decimal``).
+        spent: What the period's spend is (USD, a ``Decimal``).
+        period_end: When the period ends and spending may resume (``None``
+            for a ``"total"`` budget).
+    """
+
+    def __init__(
+        self,
+        user_id: str,
+        limit: Any,
+        spent: Any,
+        period_end: Any,
+        message: str | None = None,
+    ) -> None:
+        until = f"; it resets at {period_end.isoformat()}" if period_end is not None else ""
+        super().__init__(
+            message or f"user {user_id} has spent {spent} of a {limit} USD budget{until}"
+        )
+        self.user_id = user_id
+        self.limit = limit
+        self.spent = spent
+        self.period_end = period_end
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "limit": self.limit,
+            "spent": self.spent,
+            "period_end": self.period_end,
+            "message": self.message,
+        }
 
 
 class InvalidInputError(SynergiaError):

@@ -13,34 +13,52 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    JsonValue,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import Self
 
-from synergia_core.parts import (
-    FilePart,
-    ImagePart,
-    Part,
-    ReasoningPart,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
+from synergia_core._message_schemas import (
+    Attachment,
+    MessageCreate,
+    MessageRead,
+    ToolCall,
+    Usage,
+    check_message_fields,
+    check_roles,
+    classic_parts,
+    classic_views,
 )
+from synergia_core._schema_base import INPUT as _INPUT
+from synergia_core._schema_base import (
+    MAX_PRICE_DIGITS,
+    MAX_PRICE_PLACES,
+    MAX_TOKENS,
+    DisplayName,
+    MessageStatus,
+    Metadata,
+    ModelName,
+    Price,
+    Provider,
+    Role,
+    SystemPrompt,
+    Title,
+    UserId,
+    WindowSize,
+    normalize_decimal,
+)
+from synergia_core._schema_base import OUTPUT as _OUTPUT
 
 __all__ = [
+    "MAX_PRICE_DIGITS",
+    "MAX_PRICE_PLACES",
     "MAX_TOKENS",
     "Attachment",
+    "Budget",
+    "BudgetRule",
+    "BudgetStatus",
     "ChatCreate",
     "ChatRead",
     "ChatUpdate",
@@ -52,90 +70,60 @@ __all__ = [
     "ModelRead",
     "ModelUpdate",
     "Page",
+    "Period",
+    "PriceTier",
     "Role",
+    "SyncReport",
     "ToolCall",
     "Usage",
     "UsageRow",
     "UsageTotals",
+    "check_message_fields",
+    "check_roles",
+    "classic_parts",
+    "classic_views",
+    "normalize_decimal",
 ]
-
-MAX_TOKENS = 1_000_000_000
-"""Upper bound of any single token count (one billion): far above any real
-request, low enough that sums over billions of messages stay in 64 bits."""
-
-MAX_PRICE_DIGITS = 20
-"""Most digits of a price (USD per million tokens)."""
-MAX_PRICE_PLACES = 10
-"""Most decimal places of a price."""
 
 T = TypeVar("T")
 
 
-def normalize_decimal(value: Decimal) -> Decimal:
-    """``value``, with a negative zero made positive (``-0`` -> ``0``,
-    ``-0.00`` -> ``0.00``).
-
-    ``Decimal("-0")`` equals zero but keeps its sign: SQLite would store and
-    return ``-0`` while PostgreSQL's ``NUMERIC`` returns ``0``. Every
-    ``Decimal`` input goes through here, so both backends read back the same.
-    """
-    if value.is_zero() and value.is_signed():
-        return value.copy_abs()
-    return value
-
-
-Price = Annotated[
-    Decimal,
-    Field(
-        ge=0,
-        max_digits=MAX_PRICE_DIGITS,
-        decimal_places=MAX_PRICE_PLACES,
-        allow_inf_nan=False,
-    ),
-    AfterValidator(normalize_decimal),
-]
-TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS)]
-Metadata = dict[str, JsonValue]
-UserId = Annotated[str, Field(min_length=1, max_length=255)]
-Provider = Annotated[str, Field(min_length=1, max_length=100)]
-ModelName = Annotated[str, Field(min_length=1, max_length=200)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
-Title = Annotated[str, Field(max_length=500)]
-SystemPrompt = Annotated[str, Field(max_length=200_000)]
-WindowSize = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
-
-# Instances given to a schema (a Usage in a MessageCreate, a ModelCreate to
-# model_validate) are validated again: one built with model_construct, or
-# changed after validation, is refused with a ValidationError here instead
-# of failing later in a validator or a database.
-_INPUT = ConfigDict(extra="forbid", str_strip_whitespace=False, revalidate_instances="always")
-_OUTPUT = ConfigDict(extra="forbid", frozen=True)
-
-
-class Role(str, Enum):
-    """Who wrote a message."""
-
-    system = "system"
-    user = "user"
-    assistant = "assistant"
-    tool = "tool"
-
-
-class MessageStatus(str, Enum):
-    """Where a message is in its life.
-
-    ``complete`` is the normal state; an assistant reply written while it
-    streams moves ``streaming`` -> ``complete`` | ``failed`` | ``cancelled``.
-    """
-
-    pending = "pending"
-    streaming = "streaming"
-    complete = "complete"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
 # --------------------------------------------------------------------------- models
+
+
+class PriceTier(BaseModel):
+    """Prices that apply to a whole request whose ``input_tokens`` exceed
+    ``above_input_tokens`` (the long-context pricing of Anthropic and
+    Gemini); the highest such tier wins. A missing cache price means the
+    tier's input price; a missing one-hour cache write price, the tier's
+    cache write price."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
+
+    above_input_tokens: Annotated[int, Field(ge=0, le=MAX_TOKENS)]
+    input_price_per_million: Price
+    output_price_per_million: Price
+    cache_read_price_per_million: Price | None = None
+    cache_write_price_per_million: Price | None = None
+    cache_write_1h_price_per_million: Price | None = None
+
+
+Tiers = Annotated[list[PriceTier], Field(max_length=32)]
+Aliases = Annotated[list[ModelName], Field(max_length=100)]
+
+
+def _check_tiers(tiers: list[PriceTier] | None) -> None:
+    if tiers and len({tier.above_input_tokens for tier in tiers}) != len(tiers):
+        raise ValueError("two price tiers have the same above_input_tokens")
+
+
+def _check_aliases(name: str | None, aliases: list[str] | None) -> None:
+    if not aliases:
+        return
+    if len(set(aliases)) != len(aliases):
+        raise ValueError("aliases repeat themselves")
+    if name is not None and name in aliases:
+        raise ValueError("a model's name is not one of its aliases")
 
 
 class ModelCreate(BaseModel):
@@ -143,7 +131,10 @@ class ModelCreate(BaseModel):
 
     ``price_per_million_tokens`` (the original backend's single price) is
     accepted as shorthand that sets the input and the output price alike. A
-    missing cache price means the input price is charged for cached tokens.
+    missing cache price means the input price is charged for cached tokens;
+    a missing one-hour cache write price, the cache write price. ``tiers``
+    price long requests (see :class:`PriceTier`); ``aliases`` are other
+    names the model answers to (dated snapshots: ``gpt-4o-2024-08-06``).
     """
 
     model_config = _INPUT
@@ -155,6 +146,9 @@ class ModelCreate(BaseModel):
     output_price_per_million: Price = Field(default=None, validate_default=True)
     cache_read_price_per_million: Price | None = None
     cache_write_price_per_million: Price | None = None
+    cache_write_1h_price_per_million: Price | None = None
+    tiers: Tiers = Field(default_factory=list)
+    aliases: Aliases = Field(default_factory=list)
     context_window: WindowSize | None = None
     max_output_tokens: WindowSize | None = None
     is_enabled: bool = True
@@ -183,6 +177,8 @@ class ModelCreate(BaseModel):
             and self.max_output_tokens > self.context_window
         ):
             raise ValueError("max_output_tokens cannot exceed context_window")
+        _check_tiers(self.tiers)
+        _check_aliases(self.name, self.aliases)
         return self
 
 
@@ -203,6 +199,9 @@ class ModelUpdate(BaseModel):
     output_price_per_million: Price | None = None
     cache_read_price_per_million: Price | None = None
     cache_write_price_per_million: Price | None = None
+    cache_write_1h_price_per_million: Price | None = None
+    tiers: Tiers | None = None
+    aliases: Aliases | None = None
     context_window: WindowSize | None = None
     max_output_tokens: WindowSize | None = None
     is_enabled: bool | None = None
@@ -216,6 +215,11 @@ class ModelUpdate(BaseModel):
                 raise ValueError(f"{field} cannot be cleared")
         if "metadata" in self.model_fields_set and self.metadata is None:
             raise ValueError("metadata cannot be None; give {} to clear it")
+        for field in ("tiers", "aliases"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be None; give [] to clear it")
+        _check_tiers(self.tiers)
+        _check_aliases(self.name, self.aliases)
         return self
 
 
@@ -232,6 +236,9 @@ class ModelRead(BaseModel):
     output_price_per_million: Decimal
     cache_read_price_per_million: Decimal | None
     cache_write_price_per_million: Decimal | None
+    cache_write_1h_price_per_million: Decimal | None
+    tiers: list[PriceTier]
+    aliases: list[str]
     context_window: int | None
     max_output_tokens: int | None
     is_enabled: bool
@@ -298,377 +305,6 @@ class ChatRead(BaseModel):
     updated_at: dt.datetime
 
 
-# ------------------------------------------------------------------------- messages
-
-
-class Usage(BaseModel):
-    """Token usage of one model call.
-
-    ``input_tokens`` is the whole prompt; ``cache_read_tokens`` and
-    ``cache_write_tokens`` are parts of it (OpenAI's convention), and
-    ``reasoning_tokens`` is part of ``output_tokens``. Use
-    :meth:`from_openai` and :meth:`from_anthropic` to convert a provider's
-    usage payload: Anthropic reports its cache counts beside the input, so
-    they are added in.
-    """
-
-    model_config = _INPUT
-
-    input_tokens: TokenCount
-    output_tokens: TokenCount
-    cache_read_tokens: TokenCount = 0
-    cache_write_tokens: TokenCount = 0
-    reasoning_tokens: TokenCount = 0
-
-    @model_validator(mode="after")
-    def _parts_within_totals(self) -> Self:
-        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
-            raise ValueError(
-                "cache_read_tokens + cache_write_tokens cannot exceed input_tokens "
-                "(they are parts of the prompt)"
-            )
-        if self.reasoning_tokens > self.output_tokens:
-            raise ValueError("reasoning_tokens cannot exceed output_tokens (they are part of it)")
-        return self
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
-
-    @classmethod
-    def from_openai(cls, payload: Mapping[str, Any] | Any) -> Usage:
-        """Build a :class:`Usage` from an OpenAI usage payload.
-
-        Accepts the Chat Completions shape (``prompt_tokens``,
-        ``completion_tokens``, ``prompt_tokens_details.cached_tokens``,
-        ``completion_tokens_details.reasoning_tokens``) and the Responses
-        shape (``input_tokens``, ``output_tokens``,
-        ``input_tokens_details``, ``output_tokens_details``), as a dict or as
-        an SDK object. OpenAI's prompt count already includes cached tokens.
-
-        Raises:
-            pydantic.ValidationError: The counts are missing or inconsistent.
-        """
-        return _provider_usage("openai", payload)
-
-    @classmethod
-    def from_responses(cls, payload: Mapping[str, Any] | Any) -> Usage:
-        """Build a :class:`Usage` from an OpenAI Responses API ``ResponseUsage``
-        (``input_tokens_details.cached_tokens``,
-        ``output_tokens_details.reasoning_tokens``).
-
-        Raises:
-            pydantic.ValidationError: The counts are missing or inconsistent.
-        """
-        return _provider_usage("openai-responses", payload)
-
-    @classmethod
-    def from_anthropic(cls, payload: Mapping[str, Any] | Any) -> Usage:
-        """Build a :class:`Usage` from an Anthropic Messages usage payload.
-
-        Anthropic's ``input_tokens`` excludes cached tokens, so
-        ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` are
-        added to it to get the whole prompt.
-
-        Raises:
-            pydantic.ValidationError: The counts are missing or inconsistent.
-        """
-        return _provider_usage("anthropic", payload)
-
-    @classmethod
-    def from_gemini(cls, payload: Mapping[str, Any] | Any) -> Usage:
-        """Build a :class:`Usage` from Gemini ``usage_metadata``
-        (``prompt_token_count``, ``cached_content_token_count``,
-        ``candidates_token_count``; ``thoughts_token_count`` counts in
-        ``output_tokens`` as reasoning).
-
-        Raises:
-            pydantic.ValidationError: The counts are missing or inconsistent.
-        """
-        return _provider_usage("gemini", payload)
-
-
-def _provider_usage(name: str, payload: Any) -> Usage:
-    from synergia_core.providers import get_format
-
-    return get_format(name).usage(payload)
-
-
-class ToolCall(BaseModel):
-    """A function call requested by an assistant message (the classic view
-    of a :class:`~synergia_core.parts.ToolCallPart`).
-
-    ``arguments`` is a JSON object, or the raw text when the model emitted
-    arguments that do not parse.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
-
-    id: Annotated[str, Field(min_length=1, max_length=1024)]
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    arguments: dict[str, JsonValue] | str = Field(default_factory=dict)
-
-
-class Attachment(BaseModel):
-    """A reference to content stored elsewhere, never the bytes themselves
-    (the classic view of an :class:`~synergia_core.parts.ImagePart` or
-    :class:`~synergia_core.parts.FilePart`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
-
-    kind: Literal["image", "file", "audio"]
-    uri: Annotated[str, Field(min_length=1, max_length=4096)]
-    mime_type: Annotated[str, Field(min_length=1, max_length=255)]
-    name: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
-    size_bytes: Annotated[int, Field(ge=0)] | None = None
-
-
-class MessageCreate(BaseModel):
-    """A complete message to add to a chat.
-
-    Give its ``parts`` (typed, in order: text, reasoning, tool calls, tool
-    results, images, files, raw provider items), or the classic fields
-    (``content``, ``tool_calls``, ``tool_call_id``, ``attachments``), which
-    map to parts; not both. A ``tool`` message's ``content`` and
-    ``tool_call_id`` become one :class:`~synergia_core.parts.ToolResultPart`.
-
-    Role rules: tool results only on ``tool`` messages, and nothing else
-    there; tool calls and reasoning only on ``assistant`` messages.
-
-    ``parent_id`` defaults to the chat's current leaf. ``usage`` is recorded
-    and priced with the message's model. Replies of the provider SDKs convert
-    with :meth:`from_openai`, :meth:`from_responses`, :meth:`from_anthropic`
-    and :meth:`from_gemini`.
-    """
-
-    model_config = _INPUT
-
-    role: Role
-    content: str | None = None
-    parts: list[Part] | None = None
-    model_id: uuid.UUID | None = None
-    parent_id: uuid.UUID | None = None
-    usage: Usage | None = None
-    tool_calls: list[ToolCall] | None = None
-    tool_call_id: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
-    attachments: list[Attachment] | None = None
-    metadata: Metadata = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _check_role_fields(self) -> Self:
-        check_message_fields(self)
-        return self
-
-    def all_parts(self) -> list[Part]:
-        """The message's parts: ``parts`` as given, else those of the
-        classic fields (text, then tool calls, then attachments; for a
-        ``tool`` message, one tool result)."""
-        if self.parts is not None:
-            return list(self.parts)
-        return classic_parts(
-            self.role, self.content, self.tool_calls, self.tool_call_id, self.attachments
-        )
-
-    @classmethod
-    def from_openai(cls, payload: Any, **fields: Any) -> MessageCreate:
-        """An OpenAI Chat Completions reply (a ``ChatCompletion`` or its
-        ``choices[0].message``; SDK object or dict) as a message, with its
-        usage. ``fields`` set other fields (``model_id=``, ``parent_id=``,
-        ``metadata=``)."""
-        return _from_provider("openai", payload, fields)
-
-    @classmethod
-    def from_responses(cls, payload: Any, **fields: Any) -> MessageCreate:
-        """An OpenAI Responses API ``Response`` (SDK object or dict) as a
-        message: its output items as parts, with its usage."""
-        return _from_provider("openai-responses", payload, fields)
-
-    @classmethod
-    def from_anthropic(cls, payload: Any, **fields: Any) -> MessageCreate:
-        """An Anthropic Messages API ``Message`` (SDK object or dict) as a
-        message: text, thinking (with its signature), tool use, with usage."""
-        return _from_provider("anthropic", payload, fields)
-
-    @classmethod
-    def from_gemini(cls, payload: Any, **fields: Any) -> MessageCreate:
-        """A Gemini ``GenerateContentResponse`` (SDK object or dict) as a
-        message: text, thoughts, function calls, with usage."""
-        return _from_provider("gemini", payload, fields)
-
-
-def _from_provider(name: str, payload: Any, fields: dict[str, Any]) -> MessageCreate:
-    from synergia_core.providers import get_format
-
-    message = get_format(name).message(payload)
-    if not fields:
-        return message
-    if "metadata" in fields:
-        fields = {**fields, "metadata": {**message.metadata, **dict(fields["metadata"])}}
-    return MessageCreate.model_validate(
-        {**message.model_dump(exclude_unset=True, exclude={"parts"}), **fields}
-        | ({"parts": message.parts} if message.parts is not None else {})
-    )
-
-
-def check_message_fields(message: MessageCreate) -> None:
-    """The rules of a :class:`MessageCreate` across its fields: parts or the
-    classic fields (not both, not neither), the classic fields' role rules,
-    and the parts' (:func:`check_roles`).
-
-    Raises:
-        ValueError: A rule is broken.
-    """
-    classic = (
-        message.content is not None
-        or message.tool_calls is not None
-        or message.tool_call_id is not None
-        or message.attachments is not None
-    )
-    if message.parts is not None:
-        if classic:
-            raise ValueError("give parts, or content/tool_calls/tool_call_id/attachments, not both")
-    else:
-        if not classic:
-            raise ValueError("a message needs content (or parts)")
-        if message.tool_calls and message.role is not Role.assistant:
-            raise ValueError("tool_calls are allowed only on assistant messages")
-        if message.role is Role.tool and message.tool_call_id is None:
-            raise ValueError("tool messages need a tool_call_id")
-        if message.role is not Role.tool and message.tool_call_id is not None:
-            raise ValueError("tool_call_id is allowed only on tool messages")
-    check_roles(message.role, message.all_parts())
-
-
-def check_roles(role: Role | str, parts: Sequence[object]) -> None:
-    """Enforce the role rules of parts.
-
-    Raises:
-        ValueError: A tool result outside a ``tool`` message, anything but
-            tool results in one, or tool calls or reasoning outside an
-            ``assistant`` message.
-    """
-    role = Role(role)
-    if role is Role.tool:
-        if not parts or not all(isinstance(part, ToolResultPart) for part in parts):
-            raise ValueError("a tool message holds tool results, and only them")
-        return
-    for part in parts:
-        if isinstance(part, ToolResultPart):
-            raise ValueError("tool results are allowed only on tool messages")
-        if role is not Role.assistant and isinstance(part, (ToolCallPart, ReasoningPart)):
-            raise ValueError(f"{part.type} parts are allowed only on assistant messages")
-
-
-def classic_parts(
-    role: Role,
-    content: str | None,
-    tool_calls: Sequence[ToolCall] | None = None,
-    tool_call_id: str | None = None,
-    attachments: Sequence[Attachment] | None = None,
-) -> list[Part]:
-    """The parts the classic fields describe."""
-    if role is Role.tool:
-        return [ToolResultPart(call_id=tool_call_id or "", output=content or "")]
-    parts: list[Part] = [TextPart(text=content)] if content else []
-    for call in tool_calls or ():
-        parts.append(ToolCallPart(id=call.id, name=call.name, arguments=call.arguments))
-    for item in attachments or ():
-        if item.kind == "image":
-            parts.append(
-                ImagePart(
-                    uri=item.uri,
-                    mime_type=item.mime_type,
-                    name=item.name,
-                    size_bytes=item.size_bytes,
-                )
-            )
-        else:
-            parts.append(
-                FilePart(
-                    uri=item.uri,
-                    mime_type=item.mime_type,
-                    name=item.name,
-                    size_bytes=item.size_bytes,
-                )
-            )
-    return parts
-
-
-def classic_views(
-    parts: Sequence[object],
-) -> tuple[list[ToolCall] | None, str | None, list[Attachment] | None]:
-    """The classic ``tool_calls``, ``tool_call_id`` and ``attachments`` of parts
-    (``None`` where there are none)."""
-    tool_calls: list[ToolCall] = []
-    tool_call_id: str | None = None
-    attachments: list[Attachment] = []
-    for part in parts:
-        if isinstance(part, ToolCallPart):
-            tool_calls.append(ToolCall(id=part.id, name=part.name, arguments=part.arguments))
-        elif isinstance(part, ToolResultPart):
-            if tool_call_id is None:
-                tool_call_id = part.call_id
-        elif isinstance(part, ImagePart):
-            attachments.append(
-                Attachment(
-                    kind="image",
-                    uri=part.uri,
-                    mime_type=part.mime_type,
-                    name=part.name,
-                    size_bytes=part.size_bytes,
-                )
-            )
-        elif isinstance(part, FilePart):
-            kind: Literal["file", "audio"] = (
-                "audio" if part.mime_type.startswith("audio/") else "file"
-            )
-            attachments.append(
-                Attachment(
-                    kind=kind,
-                    uri=part.uri,
-                    mime_type=part.mime_type,
-                    name=part.name,
-                    size_bytes=part.size_bytes,
-                )
-            )
-    return tool_calls or None, tool_call_id, attachments or None
-
-
-class MessageRead(BaseModel):
-    """A message as stored, with its usage and cost.
-
-    ``parts`` is always set; ``content`` (text parts joined, or a tool
-    message's outputs as text), ``tool_calls``, ``tool_call_id`` and
-    ``attachments`` are views of it.
-    """
-
-    model_config = _OUTPUT
-
-    id: uuid.UUID
-    chat_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    seq: int
-    role: Role
-    content: str
-    parts: list[Part]
-    status: MessageStatus
-    model_id: uuid.UUID | None
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    reasoning_tokens: int
-    cost: Decimal
-    error: str | None
-    tool_calls: list[ToolCall] | None
-    tool_call_id: str | None
-    attachments: list[Attachment] | None
-    metadata: dict[str, Any]
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 # ---------------------------------------------------------------------------- pages
 
 
@@ -699,6 +335,7 @@ class UsageTotals(BaseModel):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
     cost: Decimal = Decimal(0)
 
 
@@ -710,6 +347,71 @@ class UsageRow(UsageTotals):
     """
 
     key: uuid.UUID | dt.date | str | None
+
+
+# ------------------------------------------------------------------ catalog sync
+
+
+class SyncReport(BaseModel):
+    """What :meth:`ModelService.sync` did: models created, updated, unchanged."""
+
+    model_config = _OUTPUT
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+# -------------------------------------------------------------------------- budgets
+
+Period = Literal["day", "week", "month", "total"]
+Limit = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=30, decimal_places=10, allow_inf_nan=False),
+    AfterValidator(normalize_decimal),
+]
+
+
+class BudgetRule(BaseModel):
+    """A spending limit per period: what :attr:`ServiceConfig.default_budget`
+    applies to every user without a budget of their own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
+
+    limit: Limit
+    period: Period
+
+
+class Budget(BaseModel):
+    """A user's spending limit (USD) per period: ``"day"`` (UTC), ``"week"``
+    (ISO weeks, Monday 00:00 UTC), ``"month"`` (UTC calendar months) or
+    ``"total"``."""
+
+    model_config = _OUTPUT
+
+    user_id: str
+    limit: Decimal
+    period: Period
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BudgetStatus(BaseModel):
+    """Where a user stands in the current period.
+
+    ``spent`` is what the usage reports show for the period (whatever the
+    budget was when it was spent); without a budget, ``limit`` and
+    ``remaining`` are ``None``; for ``"total"`` the period bounds are
+    ``None``; ``remaining`` is never negative.
+    """
+
+    model_config = _OUTPUT
+
+    limit: Decimal | None
+    spent: Decimal
+    remaining: Decimal | None
+    period_start: dt.datetime | None
+    period_end: dt.datetime | None
 
 
 # ---------------------------------------------------------------------------- health

@@ -18,6 +18,7 @@ from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import Health
 from synergia_core.services import (
+    BudgetService,
     ChatService,
     MessageService,
     ModelService,
@@ -50,6 +51,8 @@ class Transaction:
         """Messages."""
         self.usage = UsageService(scope, config)
         """Usage reports."""
+        self.budgets = BudgetService(scope, config)
+        """Budgets."""
 
 
 class Synergia:
@@ -77,6 +80,7 @@ class Synergia:
         chats: Chats (:class:`~synergia_core.services.ChatService`).
         messages: Messages (:class:`~synergia_core.services.MessageService`).
         usage: Usage reports (:class:`~synergia_core.services.UsageService`).
+        budgets: Spending limits (:class:`~synergia_core.services.BudgetService`).
 
     Each call on these runs in a short transaction of its own; use
     :meth:`transaction` to group calls into one.
@@ -109,6 +113,7 @@ class Synergia:
         self.chats = ChatService(self._call_scope, self._config)
         self.messages = MessageService(self._call_scope, self._config)
         self.usage = UsageService(self._call_scope, self._config)
+        self.budgets = BudgetService(self._call_scope, self._config)
 
     @property
     def engine(self) -> Engine:

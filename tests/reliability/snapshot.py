@@ -10,7 +10,13 @@ from sqlalchemy.pool import NullPool
 
 from synergia_core.db import create_engine
 
-TABLES = ("synergia_models", "synergia_chats", "synergia_messages")
+TABLES = (
+    "synergia_models",
+    "synergia_chats",
+    "synergia_messages",
+    "synergia_budgets",
+    "synergia_spend",
+)
 
 
 def sync_url(url: str | sa.URL) -> sa.URL:
@@ -57,7 +63,12 @@ def _text(value: Any) -> str:
 # Columns a later revision moved elsewhere, and columns it added: a logical
 # snapshot compares what a message *is* across schema revisions.
 _CLASSIC = ("tool_calls", "tool_call_id", "attachments")
-_ADDED = {"synergia_chats": ("last_seq",), "synergia_messages": ("reasoning", "deleted_at")}
+_ADDED = {
+    "synergia_chats": ("last_seq",),
+    "synergia_messages": ("reasoning", "deleted_at", "cache_write_1h_tokens"),
+    "synergia_models": ("cache_write_1h_price_per_million", "tiers", "aliases"),
+}
+_LOGICAL_TABLES = ("synergia_models", "synergia_chats", "synergia_messages")
 
 
 def _json(value: Any) -> Any:
@@ -90,7 +101,7 @@ def logical_snapshot(url: str | sa.URL) -> dict[str, list[str]]:
     try:
         with engine.connect() as connection:
             result: dict[str, list[str]] = {}
-            for table in TABLES:
+            for table in _LOGICAL_TABLES:
                 rows = connection.exec_driver_sql(f"SELECT * FROM {table}").mappings().all()
                 out = []
                 for mapping in rows:

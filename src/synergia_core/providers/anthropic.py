@@ -178,7 +178,9 @@ def usage_from_anthropic(payload: Any) -> Usage:
 
     Anthropic's ``input_tokens`` excludes the cache: ``cache_read_input_tokens``
     and ``cache_creation_input_tokens`` are added to it to get the whole
-    prompt. ``output_tokens_details.thinking_tokens`` (when reported) is the
+    prompt. ``cache_creation.ephemeral_1h_input_tokens`` is the part of the
+    cache writes that went to the one-hour cache (priced apart).
+    ``output_tokens_details.thinking_tokens`` (when reported) is the
     reasoning part of ``output_tokens``.
 
     Raises:
@@ -198,6 +200,7 @@ def usage_from_anthropic(payload: Any) -> Usage:
     output_tokens = data.get("output_tokens")
     if isinstance(reasoning, int) and isinstance(output_tokens, int):
         reasoning = min(reasoning, output_tokens)  # an estimate: never past the total
+    one_hour = as_mapping(data.get("cache_creation")).get("ephemeral_1h_input_tokens") or 0
     return Usage.model_validate(
         {
             "input_tokens": input_tokens,
@@ -205,6 +208,7 @@ def usage_from_anthropic(payload: Any) -> Usage:
             "cache_read_tokens": cache_read,
             "cache_write_tokens": cache_write,
             "reasoning_tokens": reasoning,
+            "cache_write_1h_tokens": one_hour,
         }
     )
 

@@ -9,24 +9,28 @@ these protocols and handing a :class:`Repositories` scope to the services.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from synergia_core.schemas import (
+    Budget,
     ChatRead,
     MessageRead,
     MessageStatus,
     ModelRead,
+    PriceTier,
     Role,
     UsageRow,
     UsageTotals,
 )
 
 __all__ = [
+    "BudgetRepository",
     "ChatKey",
     "ChatRepository",
     "MessageRepository",
@@ -53,6 +57,9 @@ class NewModel:
     output_price_per_million: Decimal
     cache_read_price_per_million: Decimal | None
     cache_write_price_per_million: Decimal | None
+    cache_write_1h_price_per_million: Decimal | None
+    tiers: tuple[PriceTier, ...]
+    aliases: tuple[str, ...]
     context_window: int | None
     max_output_tokens: int | None
     is_enabled: bool
@@ -73,6 +80,8 @@ class ModelPricing:
     cache_write_price_per_million: Decimal | None
     context_window: int | None
     max_output_tokens: int | None
+    cache_write_1h_price_per_million: Decimal | None = None
+    tiers: tuple[PriceTier, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ class NewMessage:
     cache_read_tokens: int
     cache_write_tokens: int
     reasoning_tokens: int
+    cache_write_1h_tokens: int
     cost: Decimal
     parts: list[dict[str, Any]] | None
     metadata: dict[str, Any]
@@ -155,7 +165,20 @@ class ModelRepository(Protocol):
         ...
 
     def get_by_name(self, provider: str, name: str) -> ModelRead | None:
-        """The live model with this provider and name."""
+        """The live model with this provider and name, or, when none has it
+        as its name, the one that has it as an alias."""
+        ...
+
+    def resolve(self, name: str) -> builtins.list[ModelRead]:
+        """Live models of any provider named ``name`` or having it as an
+        alias, those named so first."""
+        ...
+
+    def names_taken(
+        self, provider: str, names: Sequence[str], *, besides: uuid.UUID | None
+    ) -> builtins.list[str]:
+        """Which of ``names`` a live model of ``provider`` other than
+        ``besides`` has as its name or one of its aliases."""
         ...
 
     def list(self, *, enabled_only: bool, provider: str | None) -> list[ModelRead]:
@@ -340,6 +363,41 @@ class UsageRepository(Protocol):
         ...
 
 
+class BudgetRepository(Protocol):
+    """Storage of budgets and of what users spent per period."""
+
+    def get(self, user_id: str) -> Budget | None:
+        """A user's budget."""
+        ...
+
+    def set(self, user_id: str, limit: Decimal, period: str, now: dt.datetime) -> Budget:
+        """Create or replace a user's budget."""
+        ...
+
+    def delete(self, user_id: str) -> bool:
+        """Remove a user's budget; ``False`` when there was none."""
+        ...
+
+    def spent(
+        self, user_id: str, period: str, start: dt.datetime, end: dt.datetime | None
+    ) -> Decimal:
+        """What a user spent in a period (``end`` ``None``: from ``start`` on)."""
+        ...
+
+    def record(
+        self,
+        user_id: str,
+        period: str,
+        start: dt.datetime,
+        end: dt.datetime | None,
+        cost: Decimal,
+        now: dt.datetime,
+    ) -> None:
+        """Add a cost, already stored with its message in this transaction,
+        to the user's spend of the period, under the spend row's lock."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work (one transaction)."""
 
@@ -361,4 +419,9 @@ class Repositories(Protocol):
     @property
     def usage(self) -> UsageRepository:
         """Usage sums."""
+        ...
+
+    @property
+    def budgets(self) -> BudgetRepository:
+        """Budgets and spend."""
         ...

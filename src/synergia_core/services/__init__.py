@@ -15,6 +15,7 @@ from synergia_core.services._context import (
     connection_scope,
     transaction_scope,
 )
+from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
@@ -22,6 +23,7 @@ from synergia_core.services.usage import UsageService
 
 if TYPE_CHECKING:
     from synergia_core.services._async import (
+        AsyncBudgetService,
         AsyncChatService,
         AsyncMessageService,
         AsyncModelService,
@@ -30,11 +32,13 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "AsyncBudgetService",
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
     "AsyncService",
     "AsyncUsageService",
+    "BudgetService",
     "ChatService",
     "MessageService",
     "ModelService",
@@ -49,6 +53,7 @@ __all__ = [
 
 _ASYNC = frozenset(
     {
+        "AsyncBudgetService",
         "AsyncChatService",
         "AsyncMessageService",
         "AsyncModelService",

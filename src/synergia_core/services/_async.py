@@ -44,12 +44,14 @@ from synergia_core.services._recording import (
     check_recording,
     error_text,
 )
+from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
 
 __all__ = [
+    "AsyncBudgetService",
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
@@ -182,6 +184,9 @@ class AsyncModelService(AsyncService[ModelService]):
     get_by_name = awaitable(ModelService.get_by_name)
     list = awaitable(ModelService.list)
     update = awaitable(ModelService.update)
+    upsert = awaitable(ModelService.upsert)
+    sync = awaitable(ModelService.sync)
+    resolve = awaitable(ModelService.resolve)
     enable = awaitable(ModelService.enable)
     disable = awaitable(ModelService.disable)
     delete = awaitable(ModelService.delete)
@@ -395,3 +400,13 @@ class AsyncUsageService(AsyncService[UsageService]):
     _service = UsageService
     totals = awaitable(UsageService.totals)
     breakdown = awaitable(UsageService.breakdown)
+
+
+class AsyncBudgetService(AsyncService[BudgetService]):
+    """:class:`~synergia_core.services.BudgetService`, awaited."""
+
+    _service = BudgetService
+    set = awaitable(BudgetService.set)
+    get = awaitable(BudgetService.get)
+    delete = awaitable(BudgetService.delete)
+    status = awaitable(BudgetService.status)

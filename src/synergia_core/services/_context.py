@@ -16,6 +16,7 @@ from synergia_core.db import AUTOCOMMIT, READ_ONLY, SQLITE_CONFIGURED
 from synergia_core.errors import InvalidInputError
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.repositories.sql import SqlRepositories
+from synergia_core.schemas import BudgetRule
 from synergia_core.tokens import TokenCounter, default_token_counter
 
 __all__ = [
@@ -58,6 +59,9 @@ class ServiceConfig:
             which still detects altered cursors and cursors used with another
             user, chat or filter (see :mod:`synergia_core.services._cursor`).
             Give every process that serves one host the same secret.
+        default_budget: A spending limit per period (a
+            :class:`~synergia_core.BudgetRule`) for every user without a
+            budget of their own (``sy.budgets.set``); ``None``: no limit.
 
     Raises:
         InvalidInputError: A setting is of the wrong type or out of range.
@@ -67,6 +71,7 @@ class ServiceConfig:
     max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
     token_counter: TokenCounter = field(default_factory=default_token_counter)
     cursor_secret: bytes | None = field(default=None, repr=False)
+    default_budget: BudgetRule | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.clock):
@@ -82,6 +87,10 @@ class ServiceConfig:
         if not isinstance(self.token_counter, TokenCounter):
             raise InvalidInputError(
                 "token_counter must have a count(text) method", field="token_counter"
+            )
+        if self.default_budget is not None and not isinstance(self.default_budget, BudgetRule):
+            raise InvalidInputError(
+                "default_budget must be a BudgetRule (or None)", field="default_budget"
             )
         if self.cursor_secret is not None and (
             not isinstance(self.cursor_secret, bytes) or len(self.cursor_secret) < 16

@@ -288,6 +288,7 @@ def new_message(
         cache_read_tokens=usage.cache_read_tokens if usage else 0,
         cache_write_tokens=usage.cache_write_tokens if usage else 0,
         reasoning_tokens=usage.reasoning_tokens if usage else 0,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens if usage else 0,
         cost=cost,
         parts=parts,
         metadata=dict(metadata or {}),

@@ -28,6 +28,7 @@ from synergia_core.services._checks import (
 )
 from synergia_core.services._cost import message_cost
 from synergia_core.services._message_rows import body_of, closing_parts, new_message
+from synergia_core.services._spending import check_budget, record_spend, rule_for
 from synergia_core.services._tree import check_parent
 
 __all__ = ["MAX_ERROR_CHARS", "StreamingMethods"]
@@ -115,6 +116,8 @@ class StreamingMethods(Service):
                 is given and the chat has none.
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
+            BudgetExceededError: The user's spend in the budget's period has
+                reached its limit.
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         model_uuid = optional_uuid(model_id, "model_id")
@@ -132,6 +135,7 @@ class StreamingMethods(Service):
                     )
                 model_uuid = chat.model_id
             usable_model(repos, model_uuid)
+            check_budget(repos, user_id, self._config, now)
             if parent_uuid is not None:
                 check_parent(repos, parent_uuid, chat_uuid, user_id)
             row = new_message(
@@ -305,6 +309,10 @@ class StreamingMethods(Service):
                 values.update({name: getattr(checked, name) for name in type(checked).model_fields})
                 if pricing is not None:
                     values["cost"] = message_cost(checked, pricing)
+                    # What was spent is always recorded, even past the limit.
+                    rule = rule_for(repos, user_id, self._config)
+                    now = self._config.now()
+                    record_spend(repos, user_id, rule, values["cost"], message.created_at, now)
             closed = repos.messages.finish_stream(
                 message_id, user_id=user_id, status=status, values=values, now=self._config.now()
             )

@@ -21,6 +21,7 @@ from synergia_core.services._checks import (
     to_uuid,
 )
 from synergia_core.services._message_rows import body_of, edited_parts, new_message
+from synergia_core.services._spending import check_budget
 
 __all__ = ["TreeMethods", "check_parent"]
 
@@ -112,6 +113,8 @@ class TreeMethods(Service):
         Raises:
             MessageNotFound: No message of the user's live chats has this id.
             InvalidStateError: The message is still streaming.
+            BudgetExceededError: The user's spend in the budget's period has
+                reached its limit.
             InvalidInputError: ``content`` is not a string or holds a NUL
                 character, or the new message (the content with the copied
                 tool calls, attachments and metadata) is larger than
@@ -125,6 +128,7 @@ class TreeMethods(Service):
             original = repos.messages.get(message_id, user_id=user_id)
             if original is None:
                 raise MessageNotFound(message_id)
+            check_budget(repos, user_id, self._config, now)
             if original.status is MessageStatus.streaming:
                 raise InvalidStateError("message", message_id, original.status.value)
             parts = edited_parts(original, content)
@@ -166,6 +170,8 @@ class TreeMethods(Service):
                 model is known to answer with.
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
+            BudgetExceededError: The user's spend in the budget's period has
+                reached its limit.
         """
         message_id = to_uuid(id, "id")
         chosen = optional_uuid(model_id, "model_id")
@@ -189,6 +195,7 @@ class TreeMethods(Service):
             if chosen is None:
                 raise InvalidInputError("no model to regenerate with; pass model_id", "model_id")
             usable_model(repos, chosen)
+            check_budget(repos, user_id, self._config, now)
             row = new_message(
                 chat_id=original.chat_id,
                 user_id=user_id,

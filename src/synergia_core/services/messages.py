@@ -17,6 +17,7 @@ from synergia_core.services._cursor import decode_cursor, encode_cursor, invalid
 from synergia_core.services._message_rows import check_message, new_message
 from synergia_core.services._prompt import PromptMethods
 from synergia_core.services._recording import RecordingMethods
+from synergia_core.services._spending import check_budget, record_spend
 from synergia_core.services._tree import TreeMethods, check_parent
 
 __all__ = ["MessageService"]
@@ -54,6 +55,8 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
             MessageNotFound: ``parent_id`` names no message of this user.
             ModelNotFound: ``model_id`` names no model.
             ModelUnavailableError: The model is disabled or deleted.
+            BudgetExceededError: A message with a model, and the user's
+                spend in the budget's period has reached its limit.
             InvalidInputError: The parent is in another chat; ``usage`` is
                 given without a ``model_id``; a text holds a NUL character;
                 the message (its parts and metadata together) is larger than
@@ -67,10 +70,14 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         data = as_schema(data, MessageCreate, "data")
         body = check_message(data, self._config)
         now = self._config.now()
-        with self._scope(write=True) as repos:
+        # A message with a model is checked against the user's budget and
+        # its cost recorded in the spend in the same transaction.
+        with self._scope(write=True, atomic=data.model_id is not None) as repos:
             cost = Decimal(0)
+            rule = None
             if data.model_id is not None:
                 pricing = usable_model(repos, data.model_id)
+                rule = check_budget(repos, user_id, self._config, now)
                 if data.usage is not None:
                     cost = message_cost(data.usage, pricing)
             if data.parent_id is not None:
@@ -92,6 +99,7 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
             added = repos.messages.append(row, now=now)
             if added is None:
                 raise ChatNotFound(chat_uuid)
+            record_spend(repos, user_id, rule, cost, now, now)
             return added
 
     def get(self, id: uuid.UUID | str, *, user_id: str) -> MessageRead:

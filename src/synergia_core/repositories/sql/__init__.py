@@ -8,9 +8,12 @@ unit of work.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from synergia_core.repositories.sql._budgets import SqlBudgetRepository
 from synergia_core.repositories.sql._catalog import SqlModelRepository
 from synergia_core.repositories.sql._chats import SqlChatRepository
 from synergia_core.repositories.sql._messages import SqlMessageRepository
@@ -18,6 +21,7 @@ from synergia_core.repositories.sql._orm import metadata
 from synergia_core.repositories.sql._usage import SqlUsageRepository
 
 __all__ = [
+    "SqlBudgetRepository",
     "SqlChatRepository",
     "SqlMessageRepository",
     "SqlModelRepository",
@@ -28,7 +32,7 @@ __all__ = [
 
 
 class SqlRepositories:
-    """The four SQL repositories of one unit of work.
+    """The SQL repositories of one unit of work, made when first used.
 
     Args:
         bind: A connection, or a SQLAlchemy session (its connection is used,
@@ -36,28 +40,29 @@ class SqlRepositories:
     """
 
     def __init__(self, bind: Connection | Session) -> None:
-        connection = bind.connection() if isinstance(bind, Session) else bind
-        self._models = SqlModelRepository(connection)
-        self._chats = SqlChatRepository(connection)
-        self._messages = SqlMessageRepository(connection)
-        self._usage = SqlUsageRepository(connection)
+        self._connection = bind.connection() if isinstance(bind, Session) else bind
 
-    @property
+    @cached_property
     def models(self) -> SqlModelRepository:
         """The model catalog."""
-        return self._models
+        return SqlModelRepository(self._connection)
 
-    @property
+    @cached_property
     def chats(self) -> SqlChatRepository:
         """Chats."""
-        return self._chats
+        return SqlChatRepository(self._connection)
 
-    @property
+    @cached_property
     def messages(self) -> SqlMessageRepository:
         """Messages."""
-        return self._messages
+        return SqlMessageRepository(self._connection)
 
-    @property
+    @cached_property
     def usage(self) -> SqlUsageRepository:
         """Usage sums."""
-        return self._usage
+        return SqlUsageRepository(self._connection)
+
+    @cached_property
+    def budgets(self) -> SqlBudgetRepository:
+        """Budgets and spend."""
+        return SqlBudgetRepository(self._connection)

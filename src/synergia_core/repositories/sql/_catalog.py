@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +13,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from synergia_core.repositories.protocols import ModelPricing, NewModel
-from synergia_core.repositories.sql._rows import MODEL_COLUMNS, model_from_row, models, shallow_dict
+from synergia_core.repositories.sql._rows import (
+    MODEL_COLUMNS,
+    model_from_row,
+    models,
+    shallow_dict,
+    tiers_from_json,
+    tiers_to_json,
+)
 from synergia_core.repositories.sql._statements import param, params
 from synergia_core.schemas import ModelRead
 
@@ -29,6 +37,8 @@ _PRICING_COLUMNS = (
     models.c.cache_write_price_per_million,
     models.c.context_window,
     models.c.max_output_tokens,
+    models.c.cache_write_1h_price_per_million,
+    models.c.tiers,
 )
 
 # Advisory lock space of model names: (this key, hashtext of the name).
@@ -77,9 +87,64 @@ _INSERT = {
     .returning(*MODEL_COLUMNS),
 }
 _GET = sa.select(*MODEL_COLUMNS).where(models.c.id == _ID, _LIVE)
-_GET_BY_NAME = sa.select(*MODEL_COLUMNS).where(
-    models.c.provider == _PROVIDER, models.c.name == _NAME, _LIVE
-)
+
+
+def _has_alias(name: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """The model has ``name`` among its aliases (a JSON array of strings)."""
+    if dialect == "postgresql":
+        return sa.func.jsonb_exists(
+            sa.func.coalesce(models.c.aliases, sa.text("'[]'::jsonb")), name
+        )
+    each = sa.func.json_each(models.c.aliases).table_valued("value")
+    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == name))
+
+
+def _named(name: Any, dialect: str) -> sa.ColumnElement[bool]:
+    return sa.or_(models.c.name == name, _has_alias(name, dialect))
+
+
+_DIALECTS = ("postgresql", "sqlite")
+_GET_BY_NAME = {
+    dialect: sa.select(*MODEL_COLUMNS)
+    .where(models.c.provider == _PROVIDER, _named(_NAME, dialect), _LIVE)
+    .order_by((models.c.name == _NAME).desc(), models.c.id)
+    .limit(1)
+    for dialect in _DIALECTS
+}
+_RESOLVE = {
+    dialect: sa.select(*MODEL_COLUMNS)
+    .where(_named(_NAME, dialect), _LIVE)
+    .order_by((models.c.name == _NAME).desc(), models.c.provider, models.c.id)
+    .limit(20)
+    for dialect in _DIALECTS
+}
+
+
+def _taken(dialect: str) -> sa.Select[Any]:
+    """Live models of a provider, but one, with a name or alias among ``p_names``."""
+    any_alias: sa.ColumnElement[bool]
+    if dialect == "postgresql":
+        names: Any = sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String()))
+        in_names = models.c.name == sa.func.any(names)
+        any_alias = sa.func.jsonb_exists_any(
+            sa.func.coalesce(models.c.aliases, sa.text("'[]'::jsonb")), names
+        )
+    else:
+        names = sa.bindparam("p_names", expanding=True)
+        in_names = models.c.name.in_(names)
+        each = sa.func.json_each(models.c.aliases).table_valued("value")
+        any_alias = sa.exists(
+            sa.select(sa.literal(1)).select_from(each).where(each.c.value.in_(names))
+        )
+    return sa.select(models.c.name, models.c.aliases).where(
+        models.c.provider == _PROVIDER,
+        _LIVE,
+        sa.or_(_ID.is_(None), models.c.id != _ID),
+        sa.or_(in_names, any_alias),
+    )
+
+
+_TAKEN = {dialect: _taken(dialect) for dialect in _DIALECTS}
 _ORDER = (models.c.provider, models.c.name, models.c.id)
 _LIST = {
     (enabled_only, by_provider): sa.select(*MODEL_COLUMNS)
@@ -117,6 +182,8 @@ class SqlModelRepository:
         values = shallow_dict(model)
         values["updated_at"] = model.created_at
         values["deleted_at"] = None
+        values["tiers"] = tiers_to_json(model.tiers)
+        values["aliases"] = list(model.aliases) or None
         statement = _INSERT.get(self._connection.dialect.name)
         if statement is None:  # pragma: no cover - only PostgreSQL and SQLite are supported
             statement = sa.insert(models).returning(*MODEL_COLUMNS)
@@ -127,9 +194,31 @@ class SqlModelRepository:
         """A live model by id."""
         return self._one(_GET, params(id=model_id))
 
+    def _dialect(self) -> str:
+        name = self._connection.dialect.name
+        return name if name in _DIALECTS else "sqlite"
+
     def get_by_name(self, provider: str, name: str) -> ModelRead | None:
-        """The live model with this provider and name."""
-        return self._one(_GET_BY_NAME, params(provider=provider, name=name))
+        """The live model with this provider and name (or alias)."""
+        return self._one(_GET_BY_NAME[self._dialect()], params(provider=provider, name=name))
+
+    def resolve(self, name: str) -> builtins.list[ModelRead]:
+        """Live models of any provider named ``name`` or so aliased."""
+        rows = self._connection.execute(_RESOLVE[self._dialect()], params(name=name)).mappings()
+        return [model_from_row(row) for row in rows]
+
+    def names_taken(
+        self, provider: str, names: Sequence[str], *, besides: uuid.UUID | None
+    ) -> builtins.list[str]:
+        """Which of ``names`` another live model of ``provider`` uses."""
+        if not names:
+            return []
+        bound = {**params(provider=provider, id=besides), "p_names": list(names)}
+        used: set[str] = set()
+        for row in self._connection.execute(_TAKEN[self._dialect()], bound):
+            used.add(row.name)
+            used.update(row.aliases or ())
+        return [name for name in names if name in used]
 
     def list(self, *, enabled_only: bool, provider: str | None) -> list[ModelRead]:
         """Live models ordered by provider then name."""
@@ -141,7 +230,12 @@ class SqlModelRepository:
         self, model_id: uuid.UUID, values: Mapping[str, Any], now: dt.datetime
     ) -> ModelRead | None:
         """Change columns of a live model; ``None`` when there is none."""
-        return self._one(_UPDATE_LIVE, {**values, "updated_at": now, **params(id=model_id)})
+        stored = dict(values)
+        if "tiers" in stored:
+            stored["tiers"] = tiers_to_json(stored["tiers"])
+        if "aliases" in stored:
+            stored["aliases"] = list(stored["aliases"] or ()) or None
+        return self._one(_UPDATE_LIVE, {**stored, "updated_at": now, **params(id=model_id)})
 
     def soft_delete(self, model_id: uuid.UUID, now: dt.datetime) -> bool:
         """Mark a live model deleted; ``False`` when there is none."""
@@ -169,4 +263,6 @@ class SqlModelRepository:
             cache_write_price_per_million=row.cache_write_price_per_million,
             context_window=row.context_window,
             max_output_tokens=row.max_output_tokens,
+            cache_write_1h_price_per_million=row.cache_write_1h_price_per_million,
+            tiers=tuple(tiers_from_json(row.tiers)),
         )

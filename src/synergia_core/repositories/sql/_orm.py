@@ -59,9 +59,11 @@ __all__ = [
     "NAMING_CONVENTION",
     "SQLITE_APPEND_TRIGGER",
     "Base",
+    "Budget",
     "Chat",
     "Message",
     "Model",
+    "Spend",
     "metadata",
 ]
 
@@ -93,6 +95,7 @@ foreign keys on: dropping it would cascade to every message)."""
 
 ROLES = ("system", "user", "assistant", "tool")
 STATUSES = ("pending", "streaming", "complete", "failed", "cancelled")
+PERIODS = ("day", "week", "month", "total")
 
 
 class Base(DeclarativeBase):
@@ -126,6 +129,9 @@ class Model(Base):
     output_price_per_million: Mapped[Decimal]
     cache_read_price_per_million: Mapped[Decimal | None]
     cache_write_price_per_million: Mapped[Decimal | None]
+    cache_write_1h_price_per_million: Mapped[Decimal | None]
+    tiers: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSONDocument)
+    aliases: Mapped[list[str] | None] = mapped_column(NullableJSONDocument)
     context_window: Mapped[int | None]
     max_output_tokens: Mapped[int | None]
     is_enabled: Mapped[bool]
@@ -202,6 +208,7 @@ class Message(Base):
     cache_read_tokens: Mapped[int] = mapped_column(sa.BigInteger())
     cache_write_tokens: Mapped[int] = mapped_column(sa.BigInteger())
     reasoning_tokens: Mapped[int] = mapped_column(sa.BigInteger())
+    cache_write_1h_tokens: Mapped[int] = mapped_column(sa.BigInteger(), server_default=sa.text("0"))
     cost: Mapped[Decimal]
     error: Mapped[str | None] = mapped_column(sa.Text())
     parts: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSONDocument)
@@ -231,3 +238,33 @@ class Message(Base):
         sa.Index("ix_synergia_messages_user_created", "user_id", "created_at"),
         sa.Index("ix_synergia_messages_model_created", "model_id", "created_at"),
     )
+
+
+class Budget(Base):
+    """A user's spending limit per period (``spend_limit`` in USD)."""
+
+    __tablename__ = "synergia_budgets"
+
+    user_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    spend_limit: Mapped[Decimal]
+    period: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (sa.CheckConstraint(f"period IN {PERIODS!r}", name="period"),)
+
+
+class Spend(Base):
+    """What a user spent in one period (``period_start`` of ``"total"`` is
+    1970-01-01): kept in its own row, locked and updated in the transaction
+    that records a cost, so concurrent writers never lose a cent."""
+
+    __tablename__ = "synergia_spend"
+
+    user_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    period_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    amount: Mapped[Decimal]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (sa.CheckConstraint(f"period IN {PERIODS!r}", name="period"),)

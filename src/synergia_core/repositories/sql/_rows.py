@@ -22,6 +22,7 @@ from synergia_core.schemas import (
     MessageRead,
     MessageStatus,
     ModelRead,
+    PriceTier,
     Role,
     classic_views,
 )
@@ -38,6 +39,8 @@ __all__ = [
     "model_from_row",
     "models",
     "shallow_dict",
+    "tiers_from_json",
+    "tiers_to_json",
 ]
 
 models: sa.Table = Model.__table__  # type: ignore[assignment]
@@ -75,6 +78,7 @@ _STORED_MESSAGE_FIELDS = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    "cache_write_1h_tokens",
     "cost",
     "error",
     "metadata",
@@ -123,9 +127,26 @@ def shallow_dict(row: Any) -> dict[str, Any]:
     return {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
 
 
+def tiers_from_json(stored: Any) -> list[PriceTier]:
+    r"""Price tiers as stored (decimal strings) back to :class:`PriceTier`\ s."""
+    return [PriceTier.model_validate(tier) for tier in stored or ()]
+
+
+def tiers_to_json(tiers: Any) -> list[dict[str, Any]] | None:
+    """Price tiers as stored: JSON with decimal strings (exact), sorted by
+    threshold; ``None`` for none."""
+    if not tiers:
+        return None
+    ordered = sorted(tiers, key=lambda tier: tier.above_input_tokens)
+    return [tier.model_dump(mode="json", exclude_none=True) for tier in ordered]
+
+
 def model_from_row(row: RowMapping | Mapping[str, Any]) -> ModelRead:
     """A :class:`ModelRead` from a row selected with :data:`MODEL_COLUMNS`."""
-    return trusted(ModelRead, dict(row), _MODEL_FIELDS)
+    values = dict(row)
+    values["tiers"] = tiers_from_json(values["tiers"])
+    values["aliases"] = list(values["aliases"] or ())
+    return trusted(ModelRead, values, _MODEL_FIELDS)
 
 
 def chat_from_row(row: RowMapping | Mapping[str, Any]) -> ChatRead:

@@ -24,6 +24,7 @@ _TOKENS = (
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    "cache_write_1h_tokens",
 )
 _SUMS = (
     sa.func.count().label("message_count"),

@@ -1,0 +1,197 @@
+"""SQL storage of budgets and of what users spent per period.
+
+A user's spend in a period is kept in its own row of ``synergia_spend``. The
+row is created from the usage the period already shows (an exact sum of the
+stored costs, the message just written included) the first time a cost of
+that period is recorded, and after that each cost is added to it under its
+row lock, in the transaction that records the cost: concurrent writers
+queue on the lock and never lose a cent. On PostgreSQL that is one
+``INSERT ... ON CONFLICT DO UPDATE`` (``NUMERIC`` is exact); on SQLite,
+which stores money as decimal text and has one writer at a time, the row is
+read and written back with Python's exact ``Decimal`` under the write lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from synergia_core.db import ensure_sqlite_functions
+from synergia_core.repositories.sql._orm import Budget as BudgetTable
+from synergia_core.repositories.sql._orm import Spend
+from synergia_core.repositories.sql._rows import messages
+from synergia_core.repositories.sql._statements import param, params
+from synergia_core.repositories.sql._types import exact_sum
+from synergia_core.schemas import Budget
+
+__all__ = ["SqlBudgetRepository"]
+
+budgets: sa.Table = BudgetTable.__table__  # type: ignore[assignment]
+spend: sa.Table = Spend.__table__  # type: ignore[assignment]
+
+_USER = param("user_id", budgets.c.user_id)
+_KEY = sa.and_(
+    spend.c.user_id == param("user_id", spend.c.user_id),
+    spend.c.period == param("period", spend.c.period),
+    spend.c.period_start == param("start", spend.c.period_start),
+)
+_BUDGET_COLUMNS = (
+    budgets.c.user_id,
+    budgets.c.spend_limit.label("limit"),
+    budgets.c.period,
+    budgets.c.created_at,
+    budgets.c.updated_at,
+)
+_GET = sa.select(*_BUDGET_COLUMNS).where(budgets.c.user_id == _USER)
+_DELETE = sa.delete(budgets).where(budgets.c.user_id == _USER)
+_AMOUNT = sa.select(spend.c.amount).where(_KEY)
+_AMOUNT_FOR_UPDATE = _AMOUNT.with_for_update()
+
+
+def _spent_in(bounded: bool) -> Any:
+    """The exact sum of a user's stored costs from ``p_start`` (to ``p_end``)."""
+    conditions = [
+        messages.c.user_id == param("user_id", messages.c.user_id),
+        messages.c.created_at >= param("start", messages.c.created_at),
+    ]
+    if bounded:
+        conditions.append(messages.c.created_at < param("end", messages.c.created_at))
+    return sa.select(sa.func.coalesce(exact_sum(messages.c.cost), 0)).where(*conditions)
+
+
+_SPENT_IN = {bounded: _spent_in(bounded) for bounded in (True, False)}
+
+
+def _set() -> dict[str, Any]:
+    values = {
+        "user_id": _USER,
+        "spend_limit": param("limit", budgets.c.spend_limit),
+        "period": param("period", budgets.c.period),
+        "created_at": param("now", budgets.c.created_at),
+        "updated_at": param("now", budgets.c.updated_at),
+    }
+    out: dict[str, Any] = {}
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+        statement = insert(budgets).values(values)
+        out[name] = statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "spend_limit": statement.excluded.spend_limit,
+                "period": statement.excluded.period,
+                "updated_at": statement.excluded.updated_at,
+            },
+        ).returning(*_BUDGET_COLUMNS)
+    return out
+
+
+def _record_postgresql(bounded: bool) -> Any:
+    """One statement: the row created from the period's stored costs, or
+    the cost added to it under its row lock."""
+    now = param("now", spend.c.updated_at)
+
+    def typed(name: str, column: Any) -> Any:
+        # A parameter in a SELECT list has no column to take its type from.
+        return sa.cast(param(name, column), column.type)
+
+    statement = postgresql.insert(spend).from_select(
+        ["user_id", "period", "period_start", "amount", "updated_at"],
+        sa.select(
+            typed("user_id", spend.c.user_id),
+            typed("period", spend.c.period),
+            typed("start", spend.c.period_start),
+            sa.cast(_SPENT_IN[bounded].scalar_subquery(), spend.c.amount.type),
+            typed("now", spend.c.updated_at),
+        ),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "period", "period_start"],
+        set_={"amount": spend.c.amount + param("cost", spend.c.amount), "updated_at": now},
+    )
+
+
+_SET = _set()
+_RECORD_POSTGRESQL = {bounded: _record_postgresql(bounded) for bounded in (True, False)}
+_INSERT_SPEND = sa.insert(spend)
+_UPDATE_SPEND = sa.update(spend).where(_KEY)
+
+
+def _budget(row: Any) -> Budget:
+    return Budget.model_validate(dict(row._mapping))
+
+
+class SqlBudgetRepository:
+    """Budgets and spend (see the module docstring).
+
+    Args:
+        connection: The connection whose transaction the queries run in.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, user_id: str) -> Budget | None:
+        """A user's budget."""
+        row = self._connection.execute(_GET, params(user_id=user_id)).first()
+        return None if row is None else _budget(row)
+
+    def set(self, user_id: str, limit: Decimal, period: str, now: dt.datetime) -> Budget:
+        """Create or replace a user's budget."""
+        statement = _SET.get(self._connection.dialect.name, _SET["sqlite"])
+        bound = params(user_id=user_id, limit=limit, period=period, now=now)
+        return _budget(self._connection.execute(statement, bound).one())
+
+    def delete(self, user_id: str) -> bool:
+        """Remove a user's budget; ``False`` when there was none."""
+        return bool(self._connection.execute(_DELETE, params(user_id=user_id)).rowcount)
+
+    def spent(
+        self, user_id: str, period: str, start: dt.datetime, end: dt.datetime | None
+    ) -> Decimal:
+        """What a user spent in a period: the spend row, else the stored
+        costs of the period."""
+        bound = params(user_id=user_id, period=period, start=start, end=end)
+        amount = self._connection.execute(_AMOUNT, bound).scalar()
+        if amount is not None:
+            return Decimal(amount)
+        ensure_sqlite_functions(self._connection)
+        total = self._connection.execute(_SPENT_IN[end is not None], bound).scalar()
+        return Decimal(total or 0)
+
+    def record(
+        self,
+        user_id: str,
+        period: str,
+        start: dt.datetime,
+        end: dt.datetime | None,
+        cost: Decimal,
+        now: dt.datetime,
+    ) -> None:
+        """Add ``cost`` (already stored with its message in this transaction)
+        to the user's spend of the period."""
+        bound = params(user_id=user_id, period=period, start=start, end=end, cost=cost, now=now)
+        ensure_sqlite_functions(self._connection)
+        if self._connection.dialect.name == "postgresql":
+            self._connection.execute(_RECORD_POSTGRESQL[end is not None], bound)
+            return
+        amount = self._connection.execute(_AMOUNT_FOR_UPDATE, bound).scalar()
+        if amount is None:
+            total = self._connection.execute(_SPENT_IN[end is not None], bound).scalar()
+            self._connection.execute(
+                _INSERT_SPEND,
+                {
+                    "user_id": user_id,
+                    "period": period,
+                    "period_start": start,
+                    "amount": Decimal(total or 0),
+                    "updated_at": now,
+                },
+            )
+            return
+        self._connection.execute(
+            _UPDATE_SPEND, {**bound, "amount": Decimal(amount) + cost, "updated_at": now}
+        )
