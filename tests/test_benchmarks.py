@@ -52,6 +52,7 @@ def test_benchmark_harness_runs(backend: str, capsys: pytest.CaptureFixture[str]
     ):
         assert workload in out, workload
     assert "ratio" in out
+    assert "targets: " in out
 
 
 def _floor_calls(floor: Any, chat: Any, after: Any) -> dict[str, Callable[[], object]]:
