@@ -55,6 +55,15 @@ def test_benchmark_harness_runs(backend: str, capsys: pytest.CaptureFixture[str]
     assert "targets: " in out
 
 
+def test_hotspots_profiles_a_workload(capsys: pytest.CaptureFixture[str]) -> None:
+    hotspots = _load("hotspots.py")
+    for workload in ("newest", "async-append"):
+        assert hotspots.main(["--workload", workload, "--size", "60", "--calls", "3"]) == 0
+        out = capsys.readouterr().out
+        assert "## by tottime" in out
+        assert "## by cumulative" in out
+
+
 def _floor_calls(floor: Any, chat: Any, after: Any) -> dict[str, Callable[[], object]]:
     """One call of each floor operation (``after``: a chat-list key)."""
     return {
