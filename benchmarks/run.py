@@ -79,9 +79,9 @@ class Sizes:
 
 
 FULL = Sizes(
-    rounds=7,
-    appends=2000,
-    reads=40,
+    rounds=11,
+    appends=2200,
+    reads=30,
     big=10_000,
     scale=(1_000, 10_000, 100_000),
     chats=5_000,
@@ -90,7 +90,7 @@ FULL = Sizes(
 SMOKE = Sizes(rounds=1, appends=10, reads=2, big=200, scale=(100, 200), chats=450, usage_rows=200)
 """Tiny sizes: the test suite runs the whole harness with them to keep it working."""
 QUICK = Sizes(
-    rounds=3,
+    rounds=5,
     appends=300,
     reads=10,
     big=10_000,
@@ -112,29 +112,49 @@ cost as a multiple of the floor (``async``: of the sync facade, same run)."""
 class Row:
     """One line of the result table.
 
-    ``ratio`` is always the library's time over the floor's. A target applies
-    to ``ratio``, or, when the row names a ``baseline_us`` (the async rows:
-    the sync facade measured in the same rounds), to the time over that."""
+    ``ratio`` is the library's time over the floor's, as the median of the
+    per-round ratios (each round times both back to back, so a change of the
+    machine's load between rounds cancels out); the two time columns are
+    the medians of each. A target applies to ``ratio``, or, when the row has
+    a ``baseline_ratio`` (the async rows: over the sync facade, measured in
+    the same rounds), to that."""
 
     workload: str
     backend: str
     library_us: float
     floor_us: float | None
+    ratio: float | None
     target: float | None = None
     note: str = ""
-    baseline_us: float | None = None
+    baseline_ratio: float | None = None
     baseline: str = "floor"
 
-    @property
-    def ratio(self) -> float | None:
-        return None if not self.floor_us else self.library_us / self.floor_us
+    @classmethod
+    def measured(
+        cls,
+        workload: str,
+        backend: str,
+        timing: Timing,
+        target: float | None = None,
+        note: str = "",
+        library: str = "lib",
+        floor: str = "floor",
+    ) -> Row:
+        """The row of contender ``library`` against ``floor`` in ``timing``."""
+        return cls(
+            workload,
+            backend,
+            timing[library] * 1e6,
+            timing[floor] * 1e6,
+            timing.ratio(library, floor),
+            target,
+            note,
+        )
 
     @property
     def target_ratio(self) -> float | None:
         """The ratio the target is about."""
-        if self.baseline_us is not None:
-            return self.library_us / self.baseline_us
-        return self.ratio
+        return self.ratio if self.baseline_ratio is None else self.baseline_ratio
 
     @property
     def met(self) -> bool | None:
@@ -143,6 +163,22 @@ class Row:
         if self.target is None or measured is None:
             return None
         return measured <= self.target
+
+
+class Timing:
+    """Seconds per operation of each contender, one sample per round."""
+
+    def __init__(self, samples: dict[str, list[float]]) -> None:
+        self.samples = samples
+
+    def __getitem__(self, name: str) -> float:
+        """The median seconds per operation of ``name``."""
+        return statistics.median(self.samples[name])
+
+    def ratio(self, name: str, other: str) -> float:
+        """The median over rounds of ``name``'s time over ``other``'s."""
+        pairs = zip(self.samples[name], self.samples[other], strict=True)
+        return statistics.median(mine / theirs for mine, theirs in pairs)
 
 
 def target(backend: str, kind: str) -> float | None:
@@ -169,9 +205,9 @@ WARM_UP = 8
 automatic preparation (a statement is prepared on its 6th execution)."""
 
 
-def median_per_op(contenders: dict[str, Batch], rounds: int, per_round: int) -> dict[str, float]:
-    """Median seconds per operation of each contender, interleaved round by
-    round (the order alternates, so a contender is not always first after
+def median_per_op(contenders: dict[str, Batch], rounds: int, per_round: int) -> Timing:
+    """Seconds per operation of each contender, interleaved round by round
+    (the order alternates, so a contender is not always first after
     another one's garbage)."""
     for batch in contenders.values():
         batch(WARM_UP if per_round > 1 else 1)
@@ -185,7 +221,7 @@ def median_per_op(contenders: dict[str, Batch], rounds: int, per_round: int) -> 
             started = time.perf_counter()
             batch(per_round)
             samples[name].append((time.perf_counter() - started) / per_round)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return Timing(samples)
 
 
 def peak_kib(function: Callable[[], object]) -> float:
@@ -411,9 +447,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
         assert seq == floor_row.message_count + 1, (seq, floor_row.message_count)
         thread = sy.messages.thread(floor_chat, user_id=USER, limit=2)
         assert [m.seq for m in thread] == [seq - 1, seq], "the floor's append moved no leaf"
-        rows.append(
-            Row("W1 append, one commit each", name, w1["lib"] * 1e6, w1["floor"] * 1e6, appending)
-        )
+        rows.append(Row.measured("W1 append, one commit each", name, w1, appending))
 
         log(f"[{name}] W2/W3 reads")
         chat = big[sizes.big]
@@ -430,15 +464,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
             sizes.rounds,
             sizes.reads,
         )
-        rows.append(
-            Row(
-                f"W2 newest 50 of {sizes.big:,} (list)",
-                name,
-                w2["lib"] * 1e6,
-                w2["floor"] * 1e6,
-                newest,
-            )
-        )
+        rows.append(Row.measured(f"W2 newest 50 of {sizes.big:,} (list)", name, w2, newest))
         check(
             "W2 thread",
             [m.id for m in sy.messages.thread(chat, user_id=USER, limit=50)],
@@ -452,15 +478,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
             sizes.rounds,
             sizes.reads,
         )
-        rows.append(
-            Row(
-                f"W2 thread(limit=50) of {sizes.big:,}",
-                name,
-                w2t["lib"] * 1e6,
-                w2t["floor"] * 1e6,
-                newest,
-            )
-        )
+        rows.append(Row.measured(f"W2 thread(limit=50) of {sizes.big:,}", name, w2t, newest))
         check("W3", _all_ids(sy, chat), _ids(floor.full(chat, USER)))
         full_rounds = max(3, sizes.rounds)
         w3 = median_per_op(
@@ -474,11 +492,10 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
         lib_peak = peak_kib(lambda: _read_all(sy, chat))
         floor_peak = peak_kib(lambda: floor.full(chat, USER))
         rows.append(
-            Row(
+            Row.measured(
                 f"W3 all {sizes.big:,} messages",
                 name,
-                w3["lib"] * 1e6,
-                w3["floor"] * 1e6,
+                w3,
                 whole,
                 f"peak {lib_peak / 1024:.1f} MiB vs {floor_peak / 1024:.1f} MiB",
             )
@@ -514,22 +531,24 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
             sizes.reads,
         )
         rows.append(
-            Row(
+            Row.measured(
                 f"W4 chat list page 1 of {sizes.chats:,}",
                 name,
-                w4["lib1"] * 1e6,
-                w4["floor1"] * 1e6,
+                w4,
                 listing,
+                library="lib1",
+                floor="floor1",
             )
         )
         rows.append(
-            Row(
+            Row.measured(
                 "W4 chat list page 200",
                 name,
-                w4["lib200"] * 1e6,
-                w4["floor200"] * 1e6,
+                w4,
                 listing,
-                f"page 200 / page 1 = {w4['lib200'] / w4['lib1']:.2f}",
+                f"page 200 / page 1 = {w4.ratio('lib200', 'lib1'):.2f}",
+                library="lib200",
+                floor="floor200",
             )
         )
 
@@ -544,15 +563,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
                 sizes.rounds,
                 sizes.reads,
             )
-            rows.append(
-                Row(
-                    f"W5 one append onto {size:,}",
-                    name,
-                    w5["lib"] * 1e6,
-                    w5["floor"] * 1e6,
-                    appending,
-                )
-            )
+            rows.append(Row.measured(f"W5 one append onto {size:,}", name, w5, appending))
             check(
                 f"W2 of {size:,}",
                 [m.id for m in sy.messages.list(target_chat, user_id=USER, limit=50).items],
@@ -566,15 +577,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
                 sizes.rounds,
                 sizes.reads,
             )
-            rows.append(
-                Row(
-                    f"W2 newest 50 of {size:,}",
-                    name,
-                    w2s["lib"] * 1e6,
-                    w2s["floor"] * 1e6,
-                    newest,
-                )
-            )
+            rows.append(Row.measured(f"W2 newest 50 of {size:,}", name, w2s, newest))
 
         log(f"[{name}] W6 usage breakdown")
         by_model = {
@@ -592,12 +595,7 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
             1,
         )
         rows.append(
-            Row(
-                f"W6 breakdown by model, {sizes.usage_rows:,}+ messages",
-                name,
-                w6["lib"] * 1e6,
-                w6["floor"] * 1e6,
-            )
+            Row.measured(f"W6 breakdown by model, {sizes.usage_rows:,}+ messages", name, w6)
         )
 
         log(f"[{name}] async W1/W2")
@@ -681,10 +679,10 @@ def run_async(backend: Backend, chat: uuid.UUID, sizes: Sizes) -> list[Row]:
             backend.name,
             result["async"] * 1e6,
             result["floor"] * 1e6,
+            result.ratio("async", "floor"),
             goal,
-            f"{result['async'] / result['sync']:.2f}x the sync facade "
-            f"({_us(result['sync'] * 1e6)})",
-            baseline_us=result["sync"] * 1e6,
+            f"{result.ratio('async', 'sync'):.2f}x the sync facade ({_us(result['sync'] * 1e6)})",
+            baseline_ratio=result.ratio("async", "sync"),
             baseline="sync",
         )
         for number, label, result in ((1, "append", w1), (2, "newest 50", w2))
