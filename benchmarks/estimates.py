@@ -5,6 +5,8 @@ Usage::
     python benchmarks/estimates.py decode    # SQLite W2: a page decoder on the floor's rows
     python benchmarks/estimates.py hop       # SQLite async: one loop wake-up per call
     python benchmarks/estimates.py stats     # PostgreSQL: a chat's tables never analyzed
+    python benchmarks/estimates.py sql       # PostgreSQL append: the library's SQL on bare psycopg
+    python benchmarks/estimates.py fresh     # PostgreSQL: peers.py's W1 setting, client CPU
 
 Each estimate builds what the fix would do beside the library as it is, and
 times both interleaved (``run.py``'s rounds and paired ratios):
@@ -20,7 +22,14 @@ times both interleaved (``run.py``'s rounds and paired ratios):
   Cancellation is not handled: an estimate of the cost, not a fix.
 * ``stats``: a fresh database, 10,000 appends through the library, then the
   append and the newest page before and after ``ANALYZE`` (peers.py's setting:
-  the shared server runs with ``autovacuum = off``).
+  the shared server runs with ``autovacuum = off``), with the newest page's
+  plan each time.
+* ``sql``: the library's compiled append statement (22 parameters) run on
+  bare psycopg (prepared, autocommit), against the floor's and the library.
+* ``fresh``: peers.py's W1 for synergia-core: a new, never analyzed
+  database, 20 warm-up appends to one chat, then 2,000 appends of 200
+  characters to another, each through the public API as the shared adapter
+  calls it; wall time and client CPU time per append.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psycopg
 import sqlalchemy as sa
 
+import floor as floor_module
 from run import PG_ADMIN, SMOKE, USER, Backend, Batch, each, median_per_op
 from synergia_core import AsyncSynergia, ChatCreate, MessageCreate, Synergia
 from synergia_core.repositories.sql._rows import _MESSAGE_FIELDS, _MESSAGE_NAMES, trusted
@@ -210,6 +220,7 @@ def estimate_stats(size: int) -> None:
     url = sa.make_url(PG_ADMIN).set(database=f"synergia_estimate_{uuid.uuid4().hex[:8]}")
     admin = sa.make_url(PG_ADMIN).set(drivername="postgresql").render_as_string(False)
     name = url.database
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as creator:
         creator.execute(f'CREATE DATABASE "{name}"')
     sy = Synergia(url.render_as_string(hide_password=False))
@@ -233,12 +244,122 @@ def estimate_stats(size: int) -> None:
                 f"newest 50 {statistics.median(reads) * 1e6:6.0f} us"
             )
 
+        def plan() -> None:
+            sql = floor_module.TAIL.replace("SELECT id, chat_id", "SELECT id", 1)
+            with psycopg.connect(plain, autocommit=True) as explainer:
+                rows = explainer.execute(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql,
+                    {"chat": chat, "user": USER, "limit": 50},
+                ).fetchall()
+            print("   " + "\n   ".join(row[0] for row in rows))
+
         print(f"## PostgreSQL, a chat of {size:,} messages appended through the library")
         measure("never analyzed")
+        plan()
         with sy.engine.connect() as analyzer:
             analyzer.execution_options(isolation_level="AUTOCOMMIT")
             analyzer.exec_driver_sql("ANALYZE")
         measure("after ANALYZE")
+        plan()
+    finally:
+        sy.close()
+        with psycopg.connect(admin, autocommit=True) as dropper:
+            dropper.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def estimate_sql(rounds: int) -> None:
+    from psycopg.types.json import Jsonb
+    from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+
+    from synergia_core.ids import uuid7
+    from synergia_core.repositories.sql._statements import APPEND_POSTGRESQL
+
+    backend = Backend("postgresql", SMOKE)
+    try:
+        sy, floor = backend.sy, backend.floor
+        assert isinstance(floor, floor_module.PostgresFloor)
+        dialect: Any = psycopg_dialect.dialect
+        compiled = APPEND_POSTGRESQL[True].compile(dialect=dialect())
+        sql = str(compiled)
+        constants = {
+            name: bind.value for name, bind in compiled.binds.items() if not name.startswith("p_")
+        }
+        library_chat, floor_chat, raw_chat = (backend.new_chat() for _ in range(3))
+        empty = Jsonb({})
+
+        def raw() -> object:
+            now = dt.datetime.now(dt.timezone.utc)
+            values = {
+                **constants,
+                "p_id": uuid7(),
+                "p_chat_id": raw_chat,
+                "p_user_id": USER,
+                "p_role": "user",
+                "p_content": SAYS.content,
+                "p_status": "complete",
+                "p_model_id": None,
+                "p_input_tokens": 0,
+                "p_output_tokens": 0,
+                "p_cache_read_tokens": 0,
+                "p_cache_write_tokens": 0,
+                "p_reasoning_tokens": 0,
+                "p_cost": Decimal(0),
+                "p_error": None,
+                "p_tool_calls": None,
+                "p_tool_call_id": None,
+                "p_attachments": None,
+                "p_metadata": empty,
+                "p_created_at": now,
+                "p_updated_at": now,
+                "p_now": now,
+            }
+            return floor.connection.execute(sql, values, prepare=True).fetchone()
+
+        timing = median_per_op(
+            {
+                "floor": each(lambda: floor.append(floor_chat, USER, SAYS.content)),
+                "library SQL on psycopg": each(raw),
+                "library": each(lambda: sy.messages.add(library_chat, SAYS, user_id=USER)),
+            },
+            rounds,
+            30,
+        )
+        _report("PostgreSQL append", timing, "floor")
+    finally:
+        backend.close()
+
+
+def estimate_fresh() -> None:
+    url = sa.make_url(PG_ADMIN).set(database=f"synergia_estimate_{uuid.uuid4().hex[:8]}")
+    admin = sa.make_url(PG_ADMIN).set(drivername="postgresql").render_as_string(False)
+    name = url.database
+    with psycopg.connect(admin, autocommit=True) as creator:
+        creator.execute(f'CREATE DATABASE "{name}"')
+    sy = Synergia(url.render_as_string(hide_password=False))
+    try:
+        sy.migrate()
+        warm = str(sy.chats.create(ChatCreate(user_id="u1")).id)
+        for _ in range(20):
+            sy.messages.add(
+                uuid.UUID(warm), MessageCreate(role="user", content="w" * 200), user_id="u1"
+            )
+        chat = str(sy.chats.create(ChatCreate(user_id="u1")).id)
+        wall, cpu = [], []
+        for n in range(2000):
+            role = "user" if n % 2 == 0 else "assistant"
+            started, used = time.perf_counter(), time.process_time()
+            sy.messages.add(
+                uuid.UUID(chat), MessageCreate(role=role, content="z" * 200), user_id="u1"
+            )
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
+        print("## PostgreSQL, peers.py's W1 for synergia-core (fresh, never analyzed)")
+        print(
+            f"append: wall p50 {statistics.median(wall) * 1e6:.0f} us "
+            f"(first 10% {statistics.median(wall[:200]) * 1e6:.0f}, "
+            f"last 10% {statistics.median(wall[-200:]) * 1e6:.0f}); "
+            f"client CPU, mean {statistics.mean(cpu) * 1e6:.0f} us"
+        )
     finally:
         sy.close()
         with psycopg.connect(admin, autocommit=True) as dropper:
@@ -247,7 +368,7 @@ def estimate_stats(size: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("estimate", choices=["decode", "hop", "stats"])
+    parser.add_argument("estimate", choices=["decode", "hop", "stats", "sql", "fresh"])
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--size", type=int, default=10_000, help="stats: messages appended")
     args = parser.parse_args(argv)
@@ -257,8 +378,12 @@ def main(argv: list[str] | None = None) -> int:
         estimate_decode(args.rounds)
     elif args.estimate == "hop":
         estimate_hop(args.rounds)
-    else:
+    elif args.estimate == "stats":
         estimate_stats(args.size)
+    elif args.estimate == "sql":
+        estimate_sql(args.rounds)
+    else:
+        estimate_fresh()
     return 0
 
 

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=10_000, help="messages of the chat read")
     parser.add_argument("--calls", type=int, default=2000, help="operations profiled")
     parser.add_argument("--top", type=int, default=20, help="functions listed")
+    parser.add_argument("--limit", type=int, default=50, help="page size of newest and thread")
     args = parser.parse_args(argv)
 
     backend = Backend(args.backend, SMOKE)
@@ -77,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: floor.append(floor_chat, USER, says.content),
             ),
             "newest": (
-                lambda: sy.messages.list(chat, user_id=USER, limit=50),
-                lambda: floor.tail(chat, USER, 50),
+                lambda: sy.messages.list(chat, user_id=USER, limit=args.limit),
+                lambda: floor.tail(chat, USER, args.limit),
             ),
             "thread": (
-                lambda: sy.messages.thread(chat, user_id=USER, limit=50),
-                lambda: floor.thread(chat, USER, 50),
+                lambda: sy.messages.thread(chat, user_id=USER, limit=args.limit),
+                lambda: floor.thread(chat, USER, args.limit),
             ),
             "all": (lambda: _read_all(sy, chat), lambda: floor.full(chat, USER)),
             "chats": (
