@@ -8,6 +8,7 @@ BASE_STAMP := $(VENV)/.installed-base
 DEV_STAMP := $(VENV)/.installed-dev
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 PORT ?= 8000
+BENCH_ARGS ?=
 HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
@@ -53,11 +54,11 @@ cov: $(DEV_STAMP) ## the test suite with a coverage report
 	$(PY) -m coverage combine
 	$(PY) -m coverage report
 
-bench: $(DEV_STAMP) ## the benchmarks (SQLite and PostgreSQL), printed as a table
-	$(PY) benchmarks/run.py
+bench: $(DEV_STAMP) ## the benchmarks against the driver floor, with targets (make bench BENCH_ARGS=--markdown)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 bench-quick: $(DEV_STAMP) ## a shorter benchmark run
-	$(PY) benchmarks/run.py --quick
+	$(PY) benchmarks/run.py --quick $(BENCH_ARGS)
 
 migration: $(DEV_STAMP) ## autogenerate a schema revision: make migration MSG="add x"
 	@test -n "$(MSG)" || (echo 'usage: make migration MSG="what changes"' && exit 2)

@@ -1,11 +1,32 @@
-"""The raw floor: the same logical work done with the bare driver.
+"""The physical floor: the same logical work, one statement per operation, on the bare driver.
 
-PostgreSQL: psycopg 3 with server-side prepared statements (``prepare=True``).
-SQLite: the standard ``sqlite3`` module. Each operation does what
-synergia-core's does: the append bumps the chat's counters, takes the next
-``seq`` and the current leaf under the chat's row lock, inserts the message
-and moves the leaf, and commits; reads are scoped by owner and live chat.
-Results are plain tuples: the floor builds no objects.
+What the floor does is what synergia-core does with the least the driver
+allows:
+
+* **One statement per operation, no transaction around it.** The connection
+  runs in autocommit: a single statement is its own transaction, so an
+  append or a read costs one round trip on PostgreSQL (an explicit
+  ``BEGIN``/``COMMIT`` around it would be three) and no ``BEGIN``/``COMMIT``
+  on SQLite.
+* **Prepared.** psycopg 3 executes every statement with ``prepare=True``
+  (server-side prepared from the first call); the ``sqlite3`` module keeps its
+  compiled statements in its statement cache.
+* **The same SQL as the library** (``repositories/sql/_statements.py``):
+  reads select the same columns (``NULLIF(metadata, '{}')`` included) and are
+  scoped by owner and live chat with the same ``EXISTS``; the append checks
+  the live chat of the owner, bumps the chat row (count, activity, current
+  leaf) and inserts the message with the next ``seq`` under the previous
+  leaf, as one statement: on PostgreSQL a ``FOR UPDATE`` CTE, an ``UPDATE ...
+  RETURNING`` CTE and the ``INSERT ... SELECT``; on SQLite one
+  ``INSERT ... SELECT`` from the chat row, the schema's trigger
+  ``synergia_messages_append`` doing the bump inside it.
+* **No objects.** Results are the driver's plain tuples (on SQLite: text for
+  ids, times and money); the library's job of turning them into typed,
+  public schemas is exactly what a ratio to the floor measures.
+
+The append is therefore the floor "with the chat row maintained" (peers.py's
+``floor_meta``); a store that only inserts the message row is cheaper still,
+and does less.
 """
 
 from __future__ import annotations
@@ -21,13 +42,50 @@ import psycopg
 from synergia_core.db import DECIMAL_SUM
 from synergia_core.ids import uuid7
 
-__all__ = ["PostgresFloor", "SqliteFloor"]
+__all__ = ["COLUMNS", "PostgresFloor", "SqliteFloor"]
 
-COLUMNS = (
-    "id, chat_id, parent_id, seq, role, content, status, model_id, input_tokens, "
-    "output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, error, "
-    "parts, metadata, created_at, updated_at"
+_NAMES = (
+    "id",
+    "chat_id",
+    "parent_id",
+    "seq",
+    "role",
+    "content",
+    "parts",
+    "reasoning",
+    "status",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cache_write_1h_tokens",
+    "cost",
+    "error",
+    "metadata",
+    "created_at",
+    "updated_at",
 )
+
+
+def _columns(alias: str = "") -> str:
+    return ", ".join(
+        f"NULLIF({alias}{name}, '{{}}') AS {name}" if name == "metadata" else f"{alias}{name}"
+        for name in _NAMES
+    )
+
+
+COLUMNS = _columns()
+"""The columns of a message, as the library's reads select them (``MessageRead``'s
+fields; an empty ``metadata`` comes back as ``NULL``)."""
+_M_COLUMNS = _columns("m.")
+
+_LIVE = (
+    "EXISTS (SELECT 1 FROM synergia_chats c WHERE c.id = %(chat)s AND c.user_id = %(user)s "
+    "AND c.deleted_at IS NULL)"
+)
+"""The chat is the user's, and live (the library's ``live_chat``)."""
 
 PG_APPEND = """
 WITH old AS (
@@ -36,8 +94,9 @@ WITH old AS (
     FOR UPDATE
 ), bump AS (
     UPDATE synergia_chats AS c
-    SET message_count = c.message_count + 1, last_seq = c.last_seq + 1, last_message_at = %(now)s,
-        activity_at = %(now)s, updated_at = %(now)s, current_message_id = %(id)s
+    SET message_count = c.message_count + 1, last_seq = c.last_seq + 1,
+        last_message_at = %(now)s, activity_at = %(now)s, updated_at = %(now)s,
+        current_message_id = %(id)s
     FROM old WHERE c.id = old.id
     RETURNING c.last_seq AS seq, old.current_message_id AS leaf
 )
@@ -49,51 +108,65 @@ SELECT %(id)s, %(chat)s, %(user)s, bump.leaf, bump.seq, 'user', %(content)s, 'co
 FROM bump
 RETURNING seq
 """
+"""The append on PostgreSQL: lock and bump the chat row, insert; one statement."""
 
-LIVE = (
-    "EXISTS (SELECT 1 FROM synergia_chats c WHERE c.id = %(chat)s AND c.user_id = %(user)s "
-    "AND c.deleted_at IS NULL)"
-)
-PG_TAIL = (
+SQLITE_APPEND = """
+INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, status,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost, metadata, created_at, updated_at)
+SELECT :id, c.id, c.user_id, c.current_message_id, c.last_seq + 1, 'user', :content,
+    'complete', 0, 0, 0, 0, 0, '0', '{}', :now, :now
+FROM synergia_chats c WHERE c.id = :chat AND c.user_id = :user AND c.deleted_at IS NULL
+RETURNING seq
+"""
+"""The append on SQLite: one ``INSERT ... SELECT`` from the chat row; the
+schema's trigger bumps the chat row within the statement."""
+
+TAIL = (
     f"SELECT {COLUMNS} FROM synergia_messages WHERE chat_id = %(chat)s AND user_id = %(user)s "
-    f"AND {LIVE} ORDER BY seq DESC LIMIT %(limit)s"
+    f"AND deleted_at IS NULL AND {_LIVE} ORDER BY seq DESC LIMIT %(limit)s"
 )
-PG_FULL = (
+FULL = (
     f"SELECT {COLUMNS} FROM synergia_messages WHERE chat_id = %(chat)s AND user_id = %(user)s "
-    f"AND {LIVE} ORDER BY seq"
+    f"AND deleted_at IS NULL AND {_LIVE} ORDER BY seq"
 )
-PG_THREAD = f"""
+THREAD = f"""
 WITH RECURSIVE path(id, parent_id, depth) AS (
     SELECT m.id, m.parent_id, 1 FROM synergia_messages m
     WHERE m.id = (SELECT current_message_id FROM synergia_chats
                   WHERE id = %(chat)s AND user_id = %(user)s AND deleted_at IS NULL)
+      AND m.chat_id = %(chat)s AND m.user_id = %(user)s
   UNION ALL
     SELECT m.id, m.parent_id, p.depth + 1 FROM synergia_messages m
     JOIN path p ON m.id = p.parent_id WHERE p.depth < %(limit)s
 )
-SELECT {", ".join("m." + c.strip() for c in COLUMNS.split(","))}
+SELECT {_M_COLUMNS}
 FROM synergia_messages m JOIN path ON path.id = m.id ORDER BY path.depth DESC
 """
 CHAT_COLUMNS = (
-    "id, user_id, title, model_id, system_prompt, metadata, is_pinned, is_archived, "
-    "message_count, current_message_id, last_message_at, created_at, updated_at"
+    "id, user_id, title, model_id, system_prompt, NULLIF(metadata, '{}') AS metadata, "
+    "is_pinned, is_archived, message_count, current_message_id, last_message_at, created_at, "
+    "updated_at"
 )
-PG_CHATS_FIRST = (
-    f"SELECT {CHAT_COLUMNS}, activity_at FROM synergia_chats WHERE user_id = %(user)s "
-    "AND deleted_at IS NULL AND is_archived = false ORDER BY activity_at DESC, id DESC "
+CHATS_FIRST = (
+    f"SELECT {CHAT_COLUMNS} FROM synergia_chats WHERE user_id = %(user)s "
+    "AND deleted_at IS NULL AND is_archived IS false ORDER BY activity_at DESC, id DESC "
     "LIMIT %(limit)s"
 )
-PG_CHATS_AFTER = (
-    f"SELECT {CHAT_COLUMNS}, activity_at FROM synergia_chats WHERE user_id = %(user)s "
-    "AND deleted_at IS NULL AND is_archived = false "
+CHATS_AFTER = (
+    f"SELECT {CHAT_COLUMNS} FROM synergia_chats WHERE user_id = %(user)s "
+    "AND deleted_at IS NULL AND is_archived IS false "
     "AND (activity_at, id) < (%(at)s, %(after)s) ORDER BY activity_at DESC, id DESC "
     "LIMIT %(limit)s"
 )
-PG_BY_MODEL = (
-    "SELECT model_id, count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
-    "sum(cache_write_tokens), sum(reasoning_tokens), sum(cost) FROM synergia_messages "
-    "GROUP BY model_id ORDER BY model_id"
+BY_MODEL = (
+    "SELECT model_id, count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+    "coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0), "
+    "coalesce(sum(reasoning_tokens), 0), sum(cost) FROM synergia_messages "
+    "GROUP BY model_id ORDER BY model_id NULLS LAST"
 )
+
+Rows = list[tuple[Any, ...]]
 
 
 def _sqlite(sql: str) -> str:
@@ -107,50 +180,56 @@ def _sqlite(sql: str) -> str:
 
 
 class PostgresFloor:
-    """The floor on PostgreSQL (psycopg 3, prepared statements)."""
+    """The floor on PostgreSQL: psycopg 3, autocommit, server-side prepared statements."""
 
     def __init__(self, url: str) -> None:
-        self.connection = psycopg.connect(url, autocommit=False)
+        self.connection = psycopg.connect(url, autocommit=True, options="-c timezone=UTC")
+
+    def _all(self, sql: str, params: dict[str, Any]) -> Rows:
+        return self.connection.execute(sql, params, prepare=True).fetchall()
 
     def append(self, chat: uuid.UUID, user: str, content: str) -> int:
         now = dt.datetime.now(dt.timezone.utc)
         params = {"chat": chat, "user": user, "now": now, "id": uuid7(), "content": content}
         row = self.connection.execute(PG_APPEND, params, prepare=True).fetchone()
-        self.connection.commit()
-        assert row is not None
+        assert row is not None, "no live chat of this user"
         return int(row[0])
 
-    def _all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        rows = self.connection.execute(sql, params, prepare=True).fetchall()
-        self.connection.commit()
-        return rows
+    def tail(self, chat: uuid.UUID, user: str, limit: int) -> Rows:
+        return self._all(TAIL, {"chat": chat, "user": user, "limit": limit})[::-1]
 
-    def tail(self, chat: uuid.UUID, user: str, limit: int) -> list[tuple[Any, ...]]:
-        return self._all(PG_TAIL, {"chat": chat, "user": user, "limit": limit})[::-1]
+    def thread(self, chat: uuid.UUID, user: str, limit: int) -> Rows:
+        return self._all(THREAD, {"chat": chat, "user": user, "limit": limit})
 
-    def thread(self, chat: uuid.UUID, user: str, limit: int) -> list[tuple[Any, ...]]:
-        return self._all(PG_THREAD, {"chat": chat, "user": user, "limit": limit})
+    def full(self, chat: uuid.UUID, user: str) -> Rows:
+        return self._all(FULL, {"chat": chat, "user": user})
 
-    def full(self, chat: uuid.UUID, user: str) -> list[tuple[Any, ...]]:
-        return self._all(PG_FULL, {"chat": chat, "user": user})
-
-    def chats(
-        self, user: str, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
-    ) -> list[tuple[Any, ...]]:
+    def chats(self, user: str, limit: int, after: tuple[dt.datetime, uuid.UUID] | None) -> Rows:
         if after is None:
-            return self._all(PG_CHATS_FIRST, {"user": user, "limit": limit})
+            return self._all(CHATS_FIRST, {"user": user, "limit": limit})
         at, last = after
-        return self._all(PG_CHATS_AFTER, {"user": user, "limit": limit, "at": at, "after": last})
+        return self._all(CHATS_AFTER, {"user": user, "limit": limit, "at": at, "after": last})
 
-    def by_model(self) -> list[tuple[Any, ...]]:
-        return self._all(PG_BY_MODEL, {})
+    def by_model(self) -> Rows:
+        return self._all(BY_MODEL, {})
 
     def close(self) -> None:
         self.connection.close()
 
 
+_SQLITE_TAIL = _sqlite(TAIL)
+_SQLITE_FULL = _sqlite(FULL)
+_SQLITE_THREAD = _sqlite(THREAD)
+_SQLITE_CHATS_FIRST = _sqlite(CHATS_FIRST).replace("IS false", "IS 0")
+_SQLITE_CHATS_AFTER = _sqlite(CHATS_AFTER).replace("IS false", "IS 0")
+_SQLITE_BY_MODEL = BY_MODEL.replace("sum(cost)", f"{DECIMAL_SUM}(cost)")
+
+
 class SqliteFloor:
-    """The floor on SQLite (the standard sqlite3 module)."""
+    """The floor on SQLite: the standard ``sqlite3`` module in autocommit mode
+    (``isolation_level=None``: no ``BEGIN``, each statement commits itself),
+    with the settings of the library's engines (foreign keys, WAL,
+    ``synchronous=NORMAL``)."""
 
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -164,59 +243,41 @@ class SqliteFloor:
     def _time(moment: dt.datetime) -> str:
         return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
+    def _all(self, sql: str, params: dict[str, Any]) -> Rows:
+        return self.connection.execute(sql, params).fetchall()
+
     def append(self, chat: uuid.UUID, user: str, content: str) -> int:
-        now = self._time(dt.datetime.now(dt.timezone.utc))
-        message = uuid7().hex
-        db = self.connection
-        db.execute("BEGIN IMMEDIATE")
-        row = db.execute(
-            "UPDATE synergia_chats SET message_count = message_count + 1, last_message_at = ?, "
-            "activity_at = ?, updated_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL "
-            "RETURNING message_count, current_message_id",
-            (now, now, now, chat.hex, user),
-        ).fetchone()
-        db.execute(
-            "INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, "
-            "status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
-            "reasoning_tokens, cost, metadata, created_at, updated_at) VALUES "
-            "(?, ?, ?, ?, ?, 'user', ?, 'complete', 0, 0, 0, 0, 0, '0', '{}', ?, ?)",
-            (message, chat.hex, user, row[1], row[0], content, now, now),
-        )
-        db.execute(
-            "UPDATE synergia_chats SET current_message_id = ? WHERE id = ?", (message, chat.hex)
-        )
-        db.execute("COMMIT")
+        params = {
+            "id": uuid7().hex,
+            "chat": chat.hex,
+            "user": user,
+            "content": content,
+            "now": self._time(dt.datetime.now(dt.timezone.utc)),
+        }
+        row = self.connection.execute(SQLITE_APPEND, params).fetchone()
+        assert row is not None, "no live chat of this user"
         return int(row[0])
 
-    def _all(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        db = self.connection
-        db.execute("BEGIN")
-        rows = db.execute(_sqlite(sql), params).fetchall()
-        db.execute("COMMIT")
-        return rows
+    def tail(self, chat: uuid.UUID, user: str, limit: int) -> Rows:
+        return self._all(_SQLITE_TAIL, {"chat": chat.hex, "user": user, "limit": limit})[::-1]
 
-    def tail(self, chat: uuid.UUID, user: str, limit: int) -> list[tuple[Any, ...]]:
-        return self._all(PG_TAIL, {"chat": chat.hex, "user": user, "limit": limit})[::-1]
+    def thread(self, chat: uuid.UUID, user: str, limit: int) -> Rows:
+        return self._all(_SQLITE_THREAD, {"chat": chat.hex, "user": user, "limit": limit})
 
-    def thread(self, chat: uuid.UUID, user: str, limit: int) -> list[tuple[Any, ...]]:
-        return self._all(PG_THREAD, {"chat": chat.hex, "user": user, "limit": limit})
+    def full(self, chat: uuid.UUID, user: str) -> Rows:
+        return self._all(_SQLITE_FULL, {"chat": chat.hex, "user": user})
 
-    def full(self, chat: uuid.UUID, user: str) -> list[tuple[Any, ...]]:
-        return self._all(PG_FULL, {"chat": chat.hex, "user": user})
-
-    def chats(
-        self, user: str, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
-    ) -> list[tuple[Any, ...]]:
+    def chats(self, user: str, limit: int, after: tuple[dt.datetime, uuid.UUID] | None) -> Rows:
         if after is None:
-            return self._all(PG_CHATS_FIRST.replace("false", "0"), {"user": user, "limit": limit})
+            return self._all(_SQLITE_CHATS_FIRST, {"user": user, "limit": limit})
         at, last = after
         return self._all(
-            PG_CHATS_AFTER.replace("false", "0"),
+            _SQLITE_CHATS_AFTER,
             {"user": user, "limit": limit, "at": self._time(at), "after": last.hex},
         )
 
-    def by_model(self) -> list[tuple[Any, ...]]:
-        return self._all(PG_BY_MODEL.replace("sum(cost)", f"{DECIMAL_SUM}(cost)"), {})
+    def by_model(self) -> Rows:
+        return self._all(_SQLITE_BY_MODEL, {})
 
     def close(self) -> None:
         self.connection.close()
