@@ -78,6 +78,12 @@ SQLITE_CONFIGURED = "synergia_sqlite_configured"
 engine's connections run in the driver's autocommit mode and SQLAlchemy's
 transactions are begun by the ``begin`` listener installed there."""
 
+PREBUILT = "synergia_prebuilt"
+"""Execution option of the engines synergia-core configures: a dictionary
+of the hottest statements compiled for the engine (see
+``synergia_core.repositories.sql._prebuilt``). Engines without it run every
+statement through ``Connection.execute``."""
+
 DECIMAL_SUM = "synergia_decimal_sum"
 """Name of the exact decimal SUM aggregate registered on SQLite connections."""
 
@@ -186,8 +192,6 @@ def create_async_engine(
             )
         configure_sqlite_engine(engine.sync_engine, memory=memory)
     else:
-        if resolved.get_backend_name() == "postgresql":
-            _utc_session(resolved, kwargs)
         with _engine_errors(resolved):
             engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
         if resolved.get_backend_name() == "postgresql":
@@ -219,8 +223,6 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
             engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
     else:
-        if backend == "postgresql":
-            _utc_session(resolved, kwargs)
         with _engine_errors(resolved):
             engine = sa.create_engine(resolved, echo=echo, **kwargs)
         if backend == "postgresql":
@@ -299,19 +301,7 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
             return
         connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
 
-    engine.update_execution_options(**{SQLITE_CONFIGURED: True})
-
-
-def _utc_session(url: URL, kwargs: dict[str, Any]) -> None:
-    """Open PostgreSQL sessions in UTC (unless the caller set ``options``):
-    times then come back from the driver already in UTC."""
-    connect_args = dict(kwargs.get("connect_args", {}))
-    options = connect_args.get("options", url.query.get("options"))
-    if not isinstance(options, str) or not options.strip():
-        connect_args["options"] = "-c timezone=UTC"
-    elif "timezone" not in options.lower():
-        connect_args["options"] = f"{options} -c timezone=UTC"
-    kwargs["connect_args"] = connect_args
+    engine.update_execution_options(**{SQLITE_CONFIGURED: True, PREBUILT: {}})
 
 
 def configure_postgresql_engine(engine: Engine) -> None:
@@ -336,6 +326,8 @@ def configure_postgresql_engine(engine: Engine) -> None:
             raise sa.exc.DisconnectionError(f"the connection's socket is unusable: {exc}") from exc
         if readable:
             raise sa.exc.DisconnectionError("the server closed the connection while it was idle")
+
+    engine.update_execution_options(**{PREBUILT: {}})
 
 
 class _DecimalSum:

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from synergia_core.repositories.protocols import ChatKey, NewChat
+from synergia_core.repositories.sql._prebuilt import fetch_all, fetch_first
 from synergia_core.repositories.sql._rows import (
     CHAT_COLUMNS,
     chat_from_row,
+    chat_from_tuple,
     chats,
     messages,
     shallow_dict,
@@ -90,7 +92,9 @@ class SqlChatRepository:
         self, chat_id: uuid.UUID, *, user_id: str, include_deleted: bool = False
     ) -> ChatRead | None:
         """A chat of ``user_id`` (live only unless ``include_deleted``)."""
-        return self._one(_GET[include_deleted], params(chat_id=chat_id, user_id=user_id))
+        bound = params(chat_id=chat_id, user_id=user_id)
+        row = fetch_first(self._connection, _GET[include_deleted], bound)
+        return None if row is None else chat_from_tuple(row)
 
     def list(
         self,
@@ -108,8 +112,7 @@ class SqlChatRepository:
         else:
             statement = CHATS_AFTER[include_archived, pinned]
             bound.update(params(after_at=after.activity_at, after_id=after.id))
-        rows = self._connection.execute(statement, bound).mappings().all()
-        return [chat_from_row(row) for row in rows]
+        return [chat_from_tuple(row) for row in fetch_all(self._connection, statement, bound)]
 
     def update(
         self, chat_id: uuid.UUID, *, user_id: str, values: Mapping[str, Any], now: dt.datetime

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from synergia_core.repositories.protocols import NewMessage, SpendChange
 from synergia_core.repositories.sql._budgets import SqlBudgetRepository
+from synergia_core.repositories.sql._prebuilt import fetch_all, fetch_first
 from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
     chats,
@@ -194,7 +195,7 @@ class SqlMessageRepository:
                 bound.update(params(s_period=spend.period, s_start=spend.start, s_end=spend.end))
                 if spend.end is None:
                     del bound["p_s_end"]
-            row = self._connection.execute(statement, bound).first()
+            row = fetch_first(self._connection, statement, bound)
             if row is None:
                 return None
             values["seq"], values["parent_id"] = row
@@ -203,10 +204,10 @@ class SqlMessageRepository:
         if leaf:
             del bound["p_parent_id"]
         if spend is None:
-            row = self._connection.execute(APPEND_GENERIC[leaf], bound).first()
+            row = fetch_first(self._connection, APPEND_GENERIC[leaf], bound)
         else:
             with self._connection.begin_nested():  # the append and its spend, or neither
-                row = self._connection.execute(APPEND_GENERIC[leaf], bound).first()
+                row = fetch_first(self._connection, APPEND_GENERIC[leaf], bound)
                 if row is not None:
                     SqlBudgetRepository(self._connection).record(
                         spend.user_id,
@@ -223,12 +224,10 @@ class SqlMessageRepository:
 
     def get(self, message_id: uuid.UUID, *, user_id: str) -> MessageRead | None:
         """A message of one of the user's live chats."""
-        row = (
-            self._connection.execute(MESSAGE_BY_ID, params(message_id=message_id, user_id=user_id))
-            .mappings()
-            .first()
+        row = fetch_first(
+            self._connection, MESSAGE_BY_ID, params(message_id=message_id, user_id=user_id)
         )
-        return None if row is None else message_from_row(row)
+        return None if row is None else message_from_tuple(row)
 
     def locate(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
         """The chat id of a message of one of the user's live chats."""
@@ -246,8 +245,7 @@ class SqlMessageRepository:
         if before_seq is not None:
             statement = NEWEST_BEFORE
             bound["p_before_seq"] = before_seq
-        result = self._connection.execute(statement, bound).all()
-        return [message_from_tuple(row) for row in result]
+        return [message_from_tuple(row) for row in fetch_all(self._connection, statement, bound)]
 
     def thread(
         self, chat_id: uuid.UUID, *, user_id: str, leaf_id: uuid.UUID | None, limit: int | None
@@ -260,13 +258,12 @@ class SqlMessageRepository:
         """
         bound = params(chat_id=chat_id, user_id=user_id, leaf_id=leaf_id, limit=limit)
         statement = THREAD[leaf_id is None, limit is not None]
-        result = self._connection.execute(statement, bound).all()
-        return [message_from_tuple(row) for row in result]
+        return [message_from_tuple(row) for row in fetch_all(self._connection, statement, bound)]
 
     def siblings(self, message_id: uuid.UUID, *, user_id: str) -> list[MessageRead]:
         """The children of the message's parent (itself included), by ``seq``."""
         bound = params(message_id=message_id, user_id=user_id)
-        return [message_from_tuple(row) for row in self._connection.execute(_SIBLINGS, bound)]
+        return [message_from_tuple(row) for row in fetch_all(self._connection, _SIBLINGS, bound)]
 
     def newest_descendant(self, message_id: uuid.UUID, *, user_id: str) -> uuid.UUID | None:
         """The highest-``seq`` message of the subtree of ``message_id``."""

@@ -8,12 +8,12 @@ the nested values (enums, tool calls, attachments) converted by hand.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlalchemy.engine import Row, RowMapping
+from sqlalchemy.engine import RowMapping
 
 from synergia_core.parts import ReasoningPart, TextPart, parts_adapter
 from synergia_core.repositories.sql._orm import Chat, Message, Model
@@ -32,6 +32,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "MODEL_COLUMNS",
     "chat_from_row",
+    "chat_from_tuple",
     "chats",
     "message_from_row",
     "message_from_tuple",
@@ -157,10 +158,18 @@ def chat_from_row(row: RowMapping | Mapping[str, Any]) -> ChatRead:
     return trusted(ChatRead, values, _CHAT_FIELDS)
 
 
+_CHAT_NAMES = tuple(str(column.key) for column in CHAT_COLUMNS)
+
+
+def chat_from_tuple(row: Sequence[Any]) -> ChatRead:
+    """A :class:`ChatRead` from a plain row selected with :data:`CHAT_COLUMNS`."""
+    return chat_from_row(dict(zip(_CHAT_NAMES, row, strict=True)))
+
+
 _MESSAGE_NAMES = tuple(str(column.key) for column in MESSAGE_COLUMNS)
 
 
-def message_from_tuple(row: Row[Any]) -> MessageRead:
+def message_from_tuple(row: Sequence[Any]) -> MessageRead:
     """A :class:`MessageRead` from a plain row selected with :data:`MESSAGE_COLUMNS`:
     the fastest way, for long pages (its values are zipped with the names)."""
     return _message(dict(zip(_MESSAGE_NAMES, row, strict=True)))

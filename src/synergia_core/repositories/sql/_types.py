@@ -114,11 +114,12 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.astimezone(dt.timezone.utc)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        # On PostgreSQL the driver returns aware datetimes; engines made by
-        # synergia-core set the session time zone to UTC, so most values need
-        # no conversion at all. On SQLite the stored text is parsed in one
-        # call (fromisoformat with the UTC offset appended), not by
-        # SQLAlchemy's regular expression and then a tzinfo replacement.
+        # On PostgreSQL the driver returns aware datetimes in the session's
+        # time zone (whatever the server or the host configured: no startup
+        # option is forced, so PGOPTIONS and PgBouncer work), moved to UTC.
+        # On SQLite the stored text is parsed in one call (fromisoformat with
+        # the UTC offset appended), not by SQLAlchemy's regular expression and
+        # then a tzinfo replacement.
         if (
             dialect.name == "postgresql"
             and self.impl_instance.result_processor(dialect, coltype) is None
