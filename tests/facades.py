@@ -71,6 +71,7 @@ class _Transaction:
         self.chats = _Service(tx.chats, loop)
         self.messages = _Service(tx.messages, loop)
         self.usage = _Service(tx.usage, loop)
+        self.budgets = _Service(tx.budgets, loop)
 
 
 class BlockingAsync:
@@ -83,6 +84,7 @@ class BlockingAsync:
         self.chats = _Service(self.inner.chats, self._loop)
         self.messages = _Service(self.inner.messages, self._loop)
         self.usage = _Service(self.inner.usage, self._loop)
+        self.budgets = _Service(self.inner.budgets, self._loop)
 
     def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(coroutine)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 import uuid
+from decimal import Decimal
 
 import pytest
 
 from synergia_core import errors
 from synergia_core.errors import (
+    BudgetExceededError,
     ChatNotFound,
     ConcurrentUpdateError,
     ConflictError,
@@ -40,6 +43,7 @@ INSTANCES: list[SynergiaError] = [
     DatabaseUnavailableError("connection refused"),
     StatementTimeoutError("canceling statement due to statement timeout"),
     ConflictError("refused"),
+    BudgetExceededError("alice", Decimal(5), Decimal("5.25"), None),
     SynergiaError("base"),
 ]
 
@@ -47,7 +51,12 @@ INSTANCES: list[SynergiaError] = [
 def test_tree() -> None:
     for cls in (ModelNotFound, ChatNotFound, MessageNotFound):
         assert issubclass(cls, NotFoundError)
-    for conflict in (ModelAlreadyExists, InvalidStateError, ConcurrentUpdateError):
+    for conflict in (
+        ModelAlreadyExists,
+        InvalidStateError,
+        ConcurrentUpdateError,
+        BudgetExceededError,
+    ):
         assert issubclass(conflict, ConflictError)
     for base in (
         NotFoundError,
@@ -86,3 +95,13 @@ def test_typed_attributes() -> None:
     state = InvalidStateError("message", ID, "complete")
     assert (state.entity, state.id, state.state) == ("message", ID, "complete")
     assert InvalidInputError("bad", field="title").field == "title"
+    end = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    over = BudgetExceededError("alice", Decimal(5), Decimal("5.25"), end)
+    assert (over.user_id, over.limit, over.spent, over.period_end) == (
+        "alice",
+        Decimal(5),
+        Decimal("5.25"),
+        end,
+    )
+    assert "2026-12-01" in str(over)
+    assert "resets" not in str(BudgetExceededError("alice", Decimal(5), Decimal(5), None))

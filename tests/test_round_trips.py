@@ -97,6 +97,28 @@ def test_streaming_chunks_cost_one_round_trip(db_url: str) -> None:
         assert trace.round_trips == 1
 
 
+def test_priced_message_under_a_budget_costs_two_round_trips(db_url: str) -> None:
+    """The budget check reads with the model's pricing; the cost joins the
+    spend in the append's own statement."""
+    with Synergia(db_url) as sy:
+        w = _world(sy)
+        sy.budgets.set("alice", limit=Decimal(1000), period="month")
+        priced = MessageCreate(
+            role="assistant",
+            content="ok",
+            model_id=w["model"].id,
+            usage=Usage(input_tokens=3, output_tokens=4),
+        )
+        for _ in range(WARM_UP):
+            sy.messages.add(w["chat"].id, priced, user_id="alice")
+        with traced(sy.engine) as trace:
+            sy.messages.add(w["chat"].id, priced, user_id="alice")
+        assert trace.round_trips == 2, trace.queries
+        assert not any(q.strip('"').upper() in ("BEGIN", "COMMIT") for q in trace.queries)
+        spent = sy.budgets.status("alice").spent
+        assert spent == (WARM_UP + 1) * Decimal("0.0000475")
+
+
 def test_multi_statement_calls_keep_one_transaction(db_url: str) -> None:
     with Synergia(db_url) as sy:
         w = _world(sy)

@@ -404,7 +404,7 @@ class MessageRead(BaseModel):
     cache_read_tokens: int
     cache_write_tokens: int
     reasoning_tokens: int
-    cache_write_1h_tokens: int
+    cache_write_1h_tokens: int = 0
     cost: Decimal
     error: str | None
     tool_calls: list[ToolCall] | None

@@ -236,9 +236,9 @@ class ModelRead(BaseModel):
     output_price_per_million: Decimal
     cache_read_price_per_million: Decimal | None
     cache_write_price_per_million: Decimal | None
-    cache_write_1h_price_per_million: Decimal | None
-    tiers: list[PriceTier]
-    aliases: list[str]
+    cache_write_1h_price_per_million: Decimal | None = None
+    tiers: list[PriceTier] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
     context_window: int | None
     max_output_tokens: int | None
     is_enabled: bool

@@ -33,6 +33,7 @@ __all__ = [
     "BudgetRepository",
     "ChatKey",
     "ChatRepository",
+    "Guard",
     "MessageRepository",
     "ModelPricing",
     "ModelRepository",
@@ -40,6 +41,7 @@ __all__ = [
     "NewMessage",
     "NewModel",
     "Repositories",
+    "SpendChange",
     "UsageFilter",
     "UsageRepository",
 ]
@@ -140,6 +142,32 @@ class NewMessage:
     parts: list[dict[str, Any]] | None
     metadata: dict[str, Any]
     created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SpendChange:
+    """A cost to add to a user's spend of a period (``end`` ``None``: the
+    ``"total"`` period)."""
+
+    user_id: str
+    period: str
+    start: dt.datetime
+    end: dt.datetime | None
+    cost: Decimal
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What pricing a message and checking its budget need, read at once:
+    the model's pricing (``None``: no such model), the budget that applies
+    (limit and period; ``None`` without one) and the spend row of the
+    current period (``None`` while the period has none)."""
+
+    pricing: ModelPricing | None
+    limit: Decimal | None
+    period: str | None
+    spent: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -258,8 +286,11 @@ class ChatRepository(Protocol):
 class MessageRepository(Protocol):
     """Storage of messages, always scoped by their owner and live chats."""
 
-    def append(self, message: NewMessage, *, now: dt.datetime) -> MessageRead | None:
-        """Append a message to its chat.
+    def append(
+        self, message: NewMessage, *, now: dt.datetime, spend: SpendChange | None = None
+    ) -> MessageRead | None:
+        """Append a message to its chat (and, with ``spend``, add its cost to
+        the user's spend, atomically with the append).
 
         Atomically bumps the chat's counters, assigns the next ``seq``, takes
         the chat's current leaf as parent when ``message.under_current_leaf``
@@ -371,11 +402,13 @@ class BudgetRepository(Protocol):
         ...
 
     def set(self, user_id: str, limit: Decimal, period: str, now: dt.datetime) -> Budget:
-        """Create or replace a user's budget."""
+        """Create or replace a user's budget (and forget the user's spend
+        rows: they are made again from the stored costs when next needed)."""
         ...
 
     def delete(self, user_id: str) -> bool:
-        """Remove a user's budget; ``False`` when there was none."""
+        """Remove a user's budget and spend rows; ``False`` when there was
+        no budget."""
         ...
 
     def spent(
@@ -395,6 +428,18 @@ class BudgetRepository(Protocol):
     ) -> None:
         """Add a cost, already stored with its message in this transaction,
         to the user's spend of the period, under the spend row's lock."""
+        ...
+
+    def guard(
+        self,
+        model_id: uuid.UUID,
+        user_id: str,
+        starts: Mapping[str, dt.datetime],
+        default: tuple[Decimal, str] | None,
+    ) -> Guard:
+        """The model's pricing, the user's budget (else ``default``: limit,
+        period) and the spend of its period starting at ``starts[period]``,
+        in one read."""
         ...
 
 

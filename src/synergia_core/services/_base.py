@@ -12,7 +12,7 @@ from synergia_core.errors import InvalidInputError, ModelNotFound, ModelUnavaila
 from synergia_core.repositories.protocols import ModelPricing, Repositories
 from synergia_core.services._context import Scope, ServiceConfig, bind_scope
 
-__all__ = ["Service", "check_config", "usable_model"]
+__all__ = ["Service", "check_config", "check_usable", "usable_model"]
 
 
 def check_config(config: object) -> ServiceConfig:
@@ -71,7 +71,16 @@ def usable_model(repos: Repositories, model_id: uuid.UUID) -> ModelPricing:
         ModelNotFound: No model has this id.
         ModelUnavailableError: The model is deleted or disabled.
     """
-    pricing = repos.models.pricing(model_id)
+    return check_usable(repos.models.pricing(model_id), model_id)
+
+
+def check_usable(pricing: ModelPricing | None, model_id: uuid.UUID) -> ModelPricing:
+    """``pricing`` (read for ``model_id``), if its model is usable.
+
+    Raises:
+        ModelNotFound: ``pricing`` is ``None`` (no model has this id).
+        ModelUnavailableError: The model is deleted or disabled.
+    """
     if pricing is None:
         raise ModelNotFound(model_id)
     if pricing.is_deleted:

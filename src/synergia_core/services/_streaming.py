@@ -17,7 +17,7 @@ from synergia_core.errors import (
 from synergia_core.parts import Part, ReasoningPart, ToolCallPart, parts_adapter
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import MessageRead, MessageStatus, Role, ToolCall, Usage
-from synergia_core.services._base import Service, usable_model
+from synergia_core.services._base import Service
 from synergia_core.services._checks import (
     check_json,
     check_str,
@@ -28,7 +28,7 @@ from synergia_core.services._checks import (
 )
 from synergia_core.services._cost import message_cost
 from synergia_core.services._message_rows import body_of, closing_parts, new_message
-from synergia_core.services._spending import check_budget, record_spend, rule_for
+from synergia_core.services._spending import guard_model, record_spend, rule_for
 from synergia_core.services._tree import check_parent
 
 __all__ = ["MAX_ERROR_CHARS", "StreamingMethods"]
@@ -134,8 +134,7 @@ class StreamingMethods(Service):
                         "the chat has no model to reply with; pass model_id", field="model_id"
                     )
                 model_uuid = chat.model_id
-            usable_model(repos, model_uuid)
-            check_budget(repos, user_id, self._config, now)
+            guard_model(repos, model_uuid, user_id, self._config, now)
             if parent_uuid is not None:
                 check_parent(repos, parent_uuid, chat_uuid, user_id)
             row = new_message(

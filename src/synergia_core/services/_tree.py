@@ -12,7 +12,7 @@ from synergia_core.errors import (
 )
 from synergia_core.repositories.protocols import Repositories
 from synergia_core.schemas import ChatRead, MessageRead, MessageStatus, Role
-from synergia_core.services._base import Service, usable_model
+from synergia_core.services._base import Service
 from synergia_core.services._checks import (
     check_limit,
     check_str,
@@ -21,7 +21,7 @@ from synergia_core.services._checks import (
     to_uuid,
 )
 from synergia_core.services._message_rows import body_of, edited_parts, new_message
-from synergia_core.services._spending import check_budget
+from synergia_core.services._spending import check_budget, guard_model
 
 __all__ = ["TreeMethods", "check_parent"]
 
@@ -194,8 +194,7 @@ class TreeMethods(Service):
                 chosen = chat.model_id if chat is not None else None
             if chosen is None:
                 raise InvalidInputError("no model to regenerate with; pass model_id", "model_id")
-            usable_model(repos, chosen)
-            check_budget(repos, user_id, self._config, now)
+            guard_model(repos, chosen, user_id, self._config, now)
             row = new_message(
                 chat_id=original.chat_id,
                 user_id=user_id,

@@ -46,7 +46,7 @@ class BudgetService(Service):
         """
         check_user_id(user_id)
         rule = _rule(limit, period)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, atomic=True) as repos:
             return repos.budgets.set(user_id, rule.limit, rule.period, self._config.now())
 
     def get(self, user_id: str) -> Budget | None:
@@ -59,7 +59,7 @@ class BudgetService(Service):
         """Remove the user's budget (nothing happens when there is none).
         What the user spent stays recorded."""
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, atomic=True) as repos:
             repos.budgets.delete(user_id)
 
     def status(self, user_id: str) -> BudgetStatus:

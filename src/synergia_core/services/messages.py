@@ -10,14 +10,13 @@ from typing import Any
 
 from synergia_core.errors import ChatNotFound, MessageNotFound
 from synergia_core.schemas import MessageCreate, MessageRead, MessageStatus, Page
-from synergia_core.services._base import usable_model
 from synergia_core.services._checks import as_schema, check_limit, check_user_id, to_uuid
 from synergia_core.services._cost import message_cost
 from synergia_core.services._cursor import decode_cursor, encode_cursor, invalid_cursor
 from synergia_core.services._message_rows import check_message, new_message
 from synergia_core.services._prompt import PromptMethods
 from synergia_core.services._recording import RecordingMethods
-from synergia_core.services._spending import check_budget, record_spend
+from synergia_core.services._spending import guard_model, spend_change
 from synergia_core.services._tree import TreeMethods, check_parent
 
 __all__ = ["MessageService"]
@@ -70,14 +69,14 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         data = as_schema(data, MessageCreate, "data")
         body = check_message(data, self._config)
         now = self._config.now()
-        # A message with a model is checked against the user's budget and
-        # its cost recorded in the spend in the same transaction.
-        with self._scope(write=True, atomic=data.model_id is not None) as repos:
+        # A message with a model is checked against the user's budget (read
+        # with the model's pricing) and its cost added to the spend by the
+        # append's own statement.
+        with self._scope(write=True) as repos:
             cost = Decimal(0)
             rule = None
             if data.model_id is not None:
-                pricing = usable_model(repos, data.model_id)
-                rule = check_budget(repos, user_id, self._config, now)
+                pricing, rule = guard_model(repos, data.model_id, user_id, self._config, now)
                 if data.usage is not None:
                     cost = message_cost(data.usage, pricing)
             if data.parent_id is not None:
@@ -96,10 +95,10 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
                 cost=cost,
                 metadata=data.metadata,
             )
-            added = repos.messages.append(row, now=now)
+            spend = spend_change(user_id, rule, cost, now, now)
+            added = repos.messages.append(row, now=now, spend=spend)
             if added is None:
                 raise ChatNotFound(chat_uuid)
-            record_spend(repos, user_id, rule, cost, now, now)
             return added
 
     def get(self, id: uuid.UUID | str, *, user_id: str) -> MessageRead:

@@ -9,11 +9,17 @@ queue on the lock and never lose a cent. On PostgreSQL that is one
 ``INSERT ... ON CONFLICT DO UPDATE`` (``NUMERIC`` is exact); on SQLite,
 which stores money as decimal text and has one writer at a time, the row is
 read and written back with Python's exact ``Decimal`` under the write lock.
+
+Spend rows are only kept while the same budget applies: setting or removing
+a budget forgets them (they are made again from the stored costs), so a
+period's spend never misses a cost made while no budget recorded it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +28,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from synergia_core.db import ensure_sqlite_functions
+from synergia_core.repositories.protocols import Guard
+from synergia_core.repositories.sql._catalog import PRICING_COLUMNS, pricing_from_row
 from synergia_core.repositories.sql._orm import Budget as BudgetTable
 from synergia_core.repositories.sql._orm import Spend
-from synergia_core.repositories.sql._rows import messages
+from synergia_core.repositories.sql._rows import messages, models
 from synergia_core.repositories.sql._statements import param, params
 from synergia_core.repositories.sql._types import exact_sum
 from synergia_core.schemas import Budget
@@ -49,6 +57,7 @@ _BUDGET_COLUMNS = (
 )
 _GET = sa.select(*_BUDGET_COLUMNS).where(budgets.c.user_id == _USER)
 _DELETE = sa.delete(budgets).where(budgets.c.user_id == _USER)
+_FORGET = sa.delete(spend).where(spend.c.user_id == param("user_id", spend.c.user_id))
 _AMOUNT = sa.select(spend.c.amount).where(_KEY)
 _AMOUNT_FOR_UPDATE = _AMOUNT.with_for_update()
 
@@ -114,7 +123,42 @@ def _record_postgresql(bounded: bool) -> Any:
     )
 
 
+def _guard() -> Any:
+    """One read: the model's pricing, the user's budget (else the default's
+    limit and period) and the spend of its current period."""
+    period = sa.func.coalesce(budgets.c.period, param("default_period", budgets.c.period))
+    start = sa.case(
+        *(
+            (period == name, param(f"start_{name}", spend.c.period_start))
+            for name in ("day", "week", "month")
+        ),
+        else_=param("start_total", spend.c.period_start),
+    )
+    spent = (
+        sa.select(spend.c.amount)
+        .where(
+            spend.c.user_id == param("user_id", spend.c.user_id),
+            spend.c.period == period,
+            spend.c.period_start == start,
+        )
+        .scalar_subquery()
+    )
+    limit = sa.func.coalesce(budgets.c.spend_limit, param("default_limit", budgets.c.spend_limit))
+    joined = models.outerjoin(budgets, budgets.c.user_id == param("user_id", budgets.c.user_id))
+    return (
+        sa.select(
+            *PRICING_COLUMNS,
+            limit.label("budget_limit"),
+            period.label("budget_period"),
+            spent.label("budget_spent"),
+        )
+        .select_from(joined)
+        .where(models.c.id == param("model_id", models.c.id))
+    )
+
+
 _SET = _set()
+_GUARD = _guard()
 _RECORD_POSTGRESQL = {bounded: _record_postgresql(bounded) for bounded in (True, False)}
 _INSERT_SPEND = sa.insert(spend)
 _UPDATE_SPEND = sa.update(spend).where(_KEY)
@@ -140,13 +184,15 @@ class SqlBudgetRepository:
         return None if row is None else _budget(row)
 
     def set(self, user_id: str, limit: Decimal, period: str, now: dt.datetime) -> Budget:
-        """Create or replace a user's budget."""
+        """Create or replace a user's budget (see the protocol)."""
+        self._connection.execute(_FORGET, params(user_id=user_id))
         statement = _SET.get(self._connection.dialect.name, _SET["sqlite"])
         bound = params(user_id=user_id, limit=limit, period=period, now=now)
         return _budget(self._connection.execute(statement, bound).one())
 
     def delete(self, user_id: str) -> bool:
-        """Remove a user's budget; ``False`` when there was none."""
+        """Remove a user's budget and spend rows (see the protocol)."""
+        self._connection.execute(_FORGET, params(user_id=user_id))
         return bool(self._connection.execute(_DELETE, params(user_id=user_id)).rowcount)
 
     def spent(
@@ -161,6 +207,32 @@ class SqlBudgetRepository:
         ensure_sqlite_functions(self._connection)
         total = self._connection.execute(_SPENT_IN[end is not None], bound).scalar()
         return Decimal(total or 0)
+
+    def guard(
+        self,
+        model_id: uuid.UUID,
+        user_id: str,
+        starts: Mapping[str, dt.datetime],
+        default: tuple[Decimal, str] | None,
+    ) -> Guard:
+        """Pricing, budget and spend in one statement (see the protocol)."""
+        bound = params(
+            model_id=model_id,
+            user_id=user_id,
+            default_limit=None if default is None else default[0],
+            default_period=None if default is None else default[1],
+            **{f"start_{name}": moment for name, moment in starts.items()},
+        )
+        row = self._connection.execute(_GUARD, bound).first()
+        if row is None:
+            return Guard(pricing=None, limit=None, period=None, spent=None)
+        limit = row.budget_limit
+        return Guard(
+            pricing=pricing_from_row(row),
+            limit=None if limit is None else Decimal(limit),
+            period=row.budget_period if limit is not None else None,
+            spent=None if row.budget_spent is None else Decimal(row.budget_spent),
+        )
 
     def record(
         self,

@@ -24,7 +24,7 @@ from synergia_core.repositories.sql._rows import (
 from synergia_core.repositories.sql._statements import param, params
 from synergia_core.schemas import ModelRead
 
-__all__ = ["SqlModelRepository"]
+__all__ = ["PRICING_COLUMNS", "SqlModelRepository", "pricing_from_row"]
 
 _LIVE = models.c.deleted_at.is_(None)
 _PRICING_COLUMNS = (
@@ -251,18 +251,25 @@ class SqlModelRepository:
     def pricing(self, model_id: uuid.UUID) -> ModelPricing | None:
         """Prices and state of a model, deleted ones included."""
         row = self._connection.execute(_PRICING, params(id=model_id)).first()
-        if row is None:
-            return None
-        return ModelPricing(
-            id=row.id,
-            is_enabled=row.is_enabled,
-            is_deleted=row.deleted_at is not None,
-            input_price_per_million=row.input_price_per_million,
-            output_price_per_million=row.output_price_per_million,
-            cache_read_price_per_million=row.cache_read_price_per_million,
-            cache_write_price_per_million=row.cache_write_price_per_million,
-            context_window=row.context_window,
-            max_output_tokens=row.max_output_tokens,
-            cache_write_1h_price_per_million=row.cache_write_1h_price_per_million,
-            tiers=tuple(tiers_from_json(row.tiers)),
-        )
+        return None if row is None else pricing_from_row(row)
+
+
+PRICING_COLUMNS = _PRICING_COLUMNS
+"""The columns :func:`pricing_from_row` reads."""
+
+
+def pricing_from_row(row: Any) -> ModelPricing:
+    """A :class:`ModelPricing` from a row selected with :data:`PRICING_COLUMNS`."""
+    return ModelPricing(
+        id=row.id,
+        is_enabled=row.is_enabled,
+        is_deleted=row.deleted_at is not None,
+        input_price_per_million=row.input_price_per_million,
+        output_price_per_million=row.output_price_per_million,
+        cache_read_price_per_million=row.cache_read_price_per_million,
+        cache_write_price_per_million=row.cache_write_price_per_million,
+        context_window=row.context_window,
+        max_output_tokens=row.max_output_tokens,
+        cache_write_1h_price_per_million=row.cache_write_1h_price_per_million,
+        tiers=tuple(tiers_from_json(row.tiers)),
+    )

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from synergia_core.repositories.protocols import NewMessage
+from synergia_core.repositories.protocols import NewMessage, SpendChange
+from synergia_core.repositories.sql._budgets import SqlBudgetRepository
 from synergia_core.repositories.sql._rows import (
     MESSAGE_COLUMNS,
     chats,
@@ -22,6 +23,7 @@ from synergia_core.repositories.sql._rows import (
 from synergia_core.repositories.sql._statements import (
     APPEND_GENERIC,
     APPEND_POSTGRESQL,
+    APPEND_POSTGRESQL_SPENDING,
     LIVE_MESSAGE,
     MESSAGE_BY_ID,
     NEWEST,
@@ -156,17 +158,21 @@ class SqlMessageRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def append(self, message: NewMessage, *, now: dt.datetime) -> MessageRead | None:
+    def append(
+        self, message: NewMessage, *, now: dt.datetime, spend: SpendChange | None = None
+    ) -> MessageRead | None:
         """Append a message to its chat (see the protocol).
 
         One statement, whatever the chat's size. On PostgreSQL it locks the
         chat row, bumps it and inserts (see
-        :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`);
-        on SQLite an ``INSERT ... SELECT`` reads the next ``seq`` and the
-        current leaf from the chat row under the database's write lock, and
-        the schema's trigger bumps the counters and moves the leaf in the same
-        statement. Either way concurrent writers queue on the lock and never
-        share a position or a parent, and no transaction is needed around it.
+        :data:`~synergia_core.repositories.sql._statements.APPEND_POSTGRESQL`),
+        and with ``spend`` also adds the cost to the user's spend; on SQLite
+        an ``INSERT ... SELECT`` reads the next ``seq`` and the current leaf
+        from the chat row under the database's write lock, and the schema's
+        trigger bumps the counters and moves the leaf in the same statement
+        (with ``spend``, the spend is written in a savepoint with it). Either
+        way concurrent writers queue on the lock and never share a position
+        or a parent, and no transaction is needed around it.
         """
         values = shallow_dict(message)
         del values["under_current_leaf"]
@@ -176,20 +182,40 @@ class SqlMessageRepository:
         values["reasoning"] = None
         values["deleted_at"] = None
         values["updated_at"] = message.created_at
+        leaf = message.under_current_leaf
         if self._connection.dialect.name == "postgresql":
-            statement = APPEND_POSTGRESQL[message.under_current_leaf]
             bound = params(**values, now=now)
-            if message.under_current_leaf:
+            if leaf:
                 del bound["p_parent_id"]
+            if spend is None:
+                statement = APPEND_POSTGRESQL[leaf]
+            else:
+                statement = APPEND_POSTGRESQL_SPENDING[leaf, spend.end is not None]
+                bound.update(params(s_period=spend.period, s_start=spend.start, s_end=spend.end))
+                if spend.end is None:
+                    del bound["p_s_end"]
             row = self._connection.execute(statement, bound).first()
             if row is None:
                 return None
             values["seq"], values["parent_id"] = row
             return message_from_row(values)
         bound = params(**values)
-        if message.under_current_leaf:
+        if leaf:
             del bound["p_parent_id"]
-        row = self._connection.execute(APPEND_GENERIC[message.under_current_leaf], bound).first()
+        if spend is None:
+            row = self._connection.execute(APPEND_GENERIC[leaf], bound).first()
+        else:
+            with self._connection.begin_nested():  # the append and its spend, or neither
+                row = self._connection.execute(APPEND_GENERIC[leaf], bound).first()
+                if row is not None:
+                    SqlBudgetRepository(self._connection).record(
+                        spend.user_id,
+                        spend.period,
+                        spend.start,
+                        spend.end,
+                        spend.cost,
+                        spend.now,
+                    )
         if row is None:
             return None
         values["seq"], values["parent_id"] = row

@@ -14,7 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
+from synergia_core.repositories.sql._orm import Spend
 from synergia_core.repositories.sql._rows import (
     CHAT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -25,6 +27,7 @@ from synergia_core.repositories.sql._rows import (
 __all__ = [
     "APPEND_GENERIC",
     "APPEND_POSTGRESQL",
+    "APPEND_POSTGRESQL_SPENDING",
     "CHATS_AFTER",
     "CHATS_FIRST",
     "LIVE_MESSAGE",
@@ -36,6 +39,8 @@ __all__ = [
     "param",
     "params",
 ]
+
+spend: sa.Table = Spend.__table__  # type: ignore[assignment]
 
 INSERT_COLUMNS = tuple(
     name for name in (column.name for column in messages.columns) if name != "parent_id"
@@ -106,14 +111,51 @@ APPEND_GENERIC = {flag: _append_generic(flag) for flag in (True, False)}
 """The append on SQLite, by ``under_current_leaf``."""
 
 
-def _append_postgresql(under_current_leaf: bool) -> sa.Insert:
+def _spend_cte(bump: Any, bounded: bool) -> Any:
+    """Add the message's cost to the user's spend of its period, in the
+    append's own statement: the row is created from the period's stored
+    costs (the snapshot before this statement: the new message is not in
+    it, its cost is added) or updated under its row lock. Only when the
+    append happened (it selects from ``bump``)."""
+    user = _param("user_id", spend.c.user_id)
+    start = _param("s_start", spend.c.period_start)
+    cost = _param("cost", spend.c.amount)
+    now = _param("now", spend.c.updated_at)
+    window = [messages.c.user_id == user, messages.c.created_at >= start]
+    if bounded:
+        window.append(messages.c.created_at < _param("s_end", messages.c.created_at))
+    before = sa.select(sa.func.coalesce(sa.func.sum(messages.c.cost), 0)).where(*window)
+    statement = postgresql.insert(spend).from_select(
+        ["user_id", "period", "period_start", "amount", "updated_at"],
+        sa.select(
+            sa.cast(user, spend.c.user_id.type),
+            sa.cast(_param("s_period", spend.c.period), spend.c.period.type),
+            sa.cast(start, spend.c.period_start.type),
+            sa.cast(before.scalar_subquery() + cost, spend.c.amount.type),
+            sa.cast(now, spend.c.updated_at.type),
+        ).select_from(bump),
+    )
+    return (
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "period", "period_start"],
+            set_={"amount": spend.c.amount + cost, "updated_at": now},
+        )
+        .returning(spend.c.amount)
+        .cte("synergia_spent")
+    )
+
+
+def _append_postgresql(under_current_leaf: bool, spending: bool | None = None) -> sa.Insert:
     """The whole append in one PostgreSQL statement.
 
     ``old`` locks the chat row (``FOR UPDATE``) and reads the current leaf;
     ``bump`` updates the same row from it, so its ``RETURNING`` can give the
     new ``seq`` with the *previous* leaf (PostgreSQL's usual way to return a
     value as it was before an update); the insert reads both. Concurrent
-    appends wait on the row lock, then see the committed row.
+    appends wait on the row lock, then see the committed row. With
+    ``spending`` (``True``: a period with an end; ``False``: ``"total"``),
+    the statement also records the cost in the user's spend (see
+    :func:`_spend_cte`).
     """
     old = (
         sa.select(chats.c.id, chats.c.current_message_id)
@@ -148,15 +190,25 @@ def _append_postgresql(under_current_leaf: bool) -> sa.Insert:
         else sa.cast(_param(name, messages.c[name]), messages.c[name].type)
         for name in INSERT_COLUMNS
     ]
-    return (
+    statement = (
         sa.insert(messages)
         .from_select([*INSERT_COLUMNS, "parent_id"], sa.select(*values, parent).select_from(bump))
         .returning(messages.c.seq, messages.c.parent_id)
     )
+    if spending is not None:
+        statement = statement.add_cte(_spend_cte(bump, spending))
+    return statement
 
 
 APPEND_POSTGRESQL = {flag: _append_postgresql(flag) for flag in (True, False)}
 """The one-statement append, by ``under_current_leaf``."""
+APPEND_POSTGRESQL_SPENDING = {
+    (flag, bounded): _append_postgresql(flag, bounded)
+    for flag in (True, False)
+    for bounded in (True, False)
+}
+"""The same, recording the cost in the spend, by (``under_current_leaf``,
+the period has an end)."""
 
 # ---------------------------------------------------------------------- reads
 
