@@ -1,4 +1,4 @@
-"""The command line: synergia-core db upgrade|downgrade|current|history."""
+"""The command line: synergia-core db upgrade|downgrade|current|history, models sync."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from synergia_core import current_revision, head_revision, migrate
+from synergia_core import Synergia, current_revision, head_revision, migrate
 from synergia_core._migration import history
 from synergia_core.cli import main
 from synergia_core.db import URL_ENV_VAR
+from synergia_core.pricing import genai_prices
 
 
 def test_upgrade_current_history_downgrade(
@@ -133,6 +134,7 @@ def test_url_before_or_after_the_subcommand(
         (["db", "upgrade", "head", "sqlite:///x.db"], "db upgrade"),
         (["db", "current", "sqlite:///x.db"], "db current"),
         (["db", "history", "postgresql://u@h/d"], "db history"),
+        (["models", "sync", "--source", "genai-prices", "sqlite:///x.db"], "models sync"),
     ],
 )
 def test_a_positional_url_is_named_as_the_mistake(
@@ -245,9 +247,104 @@ def test_verbose_logs_the_sql_to_stderr(tmp_path: Path, capsys: pytest.CaptureFi
         (["db", "downgrade"], "the following arguments are required: REVISION"),
         (["db", "current", "--nope"], "unrecognized arguments: --nope"),
         (["db", "upgrade", "a", "b"], "unrecognized arguments: b"),
+        (["models"], "the following arguments are required: MODELS_COMMAND"),
+        (["models", "sync"], "the following arguments are required: --source"),
+        (["models", "sync", "--source", "litellm"], "argument --source: invalid choice"),
+        (["models", "sync", "--source", "genai-prices", "x"], "unrecognized arguments: x"),
     ],
 )
 def test_usage_errors_are_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert message in _usage_error(argv, capsys)
+
+
+# ------------------------------------------------------------------ models sync
+
+SYNC = ["models", "sync", "--source", "genai-prices"]
+
+
+def summary(created: int = 0, updated: int = 0, unchanged: int = 0, skipped: int = 0) -> str:
+    total = created + updated + unchanged
+    return (
+        f"synced {total} models: {created} created, {updated} updated, "
+        f"{unchanged} unchanged ({skipped} skipped)\n"
+    )
+
+
+def test_models_sync(fresh_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade", "--url", fresh_url]) == 0
+    capsys.readouterr()
+    expected = genai_prices(["openai", "anthropic"])
+    count, skipped = len(expected), len(expected.skipped)
+
+    argv = [*SYNC, "--provider", "openai", "--provider", "anthropic"]
+    assert main([*argv, "--url", fresh_url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == summary(created=count, skipped=skipped)
+    assert "syncing models" in captured.err  # the progress bar
+    assert f"{count}/{count}" in captured.err
+
+    assert main(["--url", fresh_url, *argv]) == 0  # --url before the command
+    assert capsys.readouterr().out == summary(unchanged=count, skipped=skipped)
+
+    with Synergia(fresh_url) as sy:
+        assert {model.provider for model in sy.models.list()} == {"anthropic", "openai"}
+        assert sy.models.get_by_name("openai", "gpt-4o-2024-08-06").name == "gpt-4o"
+
+
+def test_models_sync_without_rich_prints_plain_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    migrate(url)
+    monkeypatch.setitem(sys.modules, "rich.console", None)
+    monkeypatch.setitem(sys.modules, "rich.progress", None)
+    count = len(genai_prices(["openai"]))
+    assert main([*SYNC, "--provider", "openai", "--url", url]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert 2 <= len(lines) <= 11
+    assert all(line.startswith("syncing models: ") for line in lines)
+    assert lines[-1] == f"syncing models: {count}/{count}"
+
+
+def test_models_sync_verbose_names_what_it_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    migrate(url)
+    expected = genai_prices(["openai"])
+    assert main(["-v", *SYNC, "--provider", "openai", "--url", url]) == 0
+    err = capsys.readouterr().err
+    assert f"synergia_core.pricing: genai-prices: converted {len(expected)} model(s)" in err
+    for item in expected.skipped:
+        assert f"openai/{item.model} ({item.reason})" in err
+
+
+def test_models_sync_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    missing = tmp_path / "typo.db"
+    assert main([*SYNC, "--url", f"sqlite:///{missing}"]) == 1
+    assert capsys.readouterr().err == f"error: no database at {missing}\n"
+    assert not missing.exists()
+
+    sqlite3.connect(tmp_path / "x.db").close()  # a database never migrated
+    assert main([*SYNC, "--provider", "openai", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: database schema is at revision <none>")
+    assert err.count("\n") == 1
+
+    migrate(url)
+    assert main([*SYNC, "--provider", "opnai", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown provider 'opnai' (genai-prices has: ")
+    assert err.count("\n") == 1
+
+    monkeypatch.setitem(sys.modules, "genai_prices", None)
+    assert main([*SYNC, "--url", url]) == 1
+    assert capsys.readouterr().err == (
+        "error: synergia_core.pricing needs the genai-prices package: "
+        "pip install 'synergia-core[pricing]'\n"
+    )

@@ -1,4 +1,5 @@
-"""Command line: ``synergia-core db upgrade|downgrade|current|history``.
+"""Command line: ``synergia-core db upgrade|downgrade|current|history`` and
+``synergia-core models sync --source genai-prices [--provider P ...]``.
 
 Also runs as ``python -m synergia_core``. The database URL comes from
 ``--url`` (before or after the subcommand), else ``$SYNERGIA_DATABASE_URL``,
@@ -6,8 +7,16 @@ else ``sqlite:///synergia.db``. A URL given as a positional argument is
 refused with a message that says to use ``--url`` (``db upgrade REVISION``
 takes a revision there). Read-only commands (``db current``, ``db history``)
 and ``db downgrade`` never create a database: on a SQLite file that does not
-exist they say "no database at PATH". ``-v`` / ``--verbose`` logs the SQL
-statements and the migration steps to standard error.
+exist they say "no database at PATH"; so does ``models sync``, which wants
+a database at the newest schema revision. ``-v`` / ``--verbose`` logs the
+SQL statements and the migration steps to standard error (and the models a
+sync skips).
+
+``models sync`` brings the catalog in line with a price list (the
+``genai-prices`` package: the ``pricing`` extra), in one transaction, showing
+a progress bar on standard error (with the ``cli`` extra, ``rich``; else a
+few plain lines), and ends with one line: ``synced N models: X created, Y
+updated, Z unchanged (S skipped)``.
 
 Every error is one line on standard error, ``error: ...``; the exit status
 is 1, or 2 for a usage error (a wrong option or argument).
@@ -16,10 +25,11 @@ is 1, or 2 for a usage error (a wrong option or argument).
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -35,6 +45,8 @@ __all__ = ["main"]
 PROG = "synergia-core"
 VERBOSE_LOGGERS = ("sqlalchemy.engine", "synergia_core", "alembic")
 """Loggers set to INFO by ``--verbose``: the SQL statements and the migration steps."""
+SOURCES = ("genai-prices",)
+"""The price lists ``models sync`` reads."""
 
 _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -71,11 +83,11 @@ def _add_common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def _parser() -> tuple[_Parser, dict[str, argparse.ArgumentParser]]:
-    """The parser, and the parsers of the ``db`` commands by name."""
+def _parser() -> tuple[_Parser, dict[tuple[str, str], argparse.ArgumentParser]]:
+    """The parser, and the parsers of the commands by (group, command)."""
     parser = _Parser(
         prog=PROG,
-        description="Manage the synergia-core database schema.",
+        description="Manage the synergia-core database: its schema and its model catalog.",
         epilog=(
             "The database URL goes with --url, before or after the subcommand: "
             f"{PROG} db upgrade --url sqlite:///chats.db"
@@ -104,11 +116,36 @@ def _parser() -> tuple[_Parser, dict[str, argparse.ArgumentParser]]:
     history = db_commands.add_parser(
         "history", help="list the shipped schema revisions (with --url: mark the database's)"
     )
-    subcommands: dict[str, argparse.ArgumentParser] = {
-        "upgrade": upgrade,
-        "downgrade": downgrade,
-        "current": current,
-        "history": history,
+
+    models = commands.add_parser("models", help="model catalog commands")
+    _add_common_options(models, top=False)
+    models_commands = models.add_subparsers(
+        dest="models_command", required=True, metavar="MODELS_COMMAND"
+    )
+    sync = models_commands.add_parser(
+        "sync",
+        help="create or update the catalog's models from a price list",
+        description=(
+            "Create or update the catalog's models from a price list, in one transaction. "
+            "--source genai-prices needs the 'pricing' extra: "
+            "pip install 'synergia-core[pricing]'."
+        ),
+    )
+    sync.add_argument("--source", required=True, choices=SOURCES, help="the price list")
+    sync.add_argument(
+        "--provider",
+        action="append",
+        dest="providers",
+        metavar="P",
+        help="only this provider's models (repeat for several; default: every provider)",
+    )
+
+    subcommands: dict[tuple[str, str], argparse.ArgumentParser] = {
+        ("db", "upgrade"): upgrade,
+        ("db", "downgrade"): downgrade,
+        ("db", "current"): current,
+        ("db", "history"): history,
+        ("models", "sync"): sync,
     }
     for sub in subcommands.values():
         _add_common_options(sub, top=False)
@@ -123,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser, subcommands = _parser()
     args, extras = parser.parse_known_args(argv)
-    command = subcommands[args.db_command]
+    name = args.db_command if args.command == "db" else args.models_command
+    command = subcommands[args.command, name]
     for extra in extras:
         if _URL_LIKE.match(extra):
             command.error(f"{extra!r} is a database URL: pass it with --url URL")
@@ -184,6 +222,8 @@ def _existing_database(url: URL) -> URL:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "models":
+        return _sync(args)
     if args.db_command == "history":
         return _history(args.url)
     url = resolve_url(args.url)
@@ -221,6 +261,53 @@ def _history(url: str | None) -> int:
             marker += " (current)"
         print(f"{rev.down_revision or '<base>'} -> {rev.revision}{marker}, {rev.message}")
     return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    """``models sync``: the price list into the catalog, with a progress bar."""
+    from synergia_core.pricing import genai_prices
+    from synergia_core.store import Synergia
+
+    url = _existing_database(resolve_url(args.url))
+    models = genai_prices(args.providers)
+    with Synergia(url) as sy:
+        sy.ensure_schema()  # before the bar starts: an error stays one line
+        with _progress(len(models), "syncing models") as advance:
+            report = sy.models.sync(models, progress=advance)
+    total = report.created + report.updated + report.unchanged
+    print(
+        f"synced {total} models: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged ({len(models.skipped)} skipped)"
+    )
+    return 0
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error, fed with the number done: rich's
+    when the ``cli`` extra is installed, else a line every tenth of the way."""
+    try:
+        rich_console = importlib.import_module("rich.console")
+        rich_progress = importlib.import_module("rich.progress")
+    except ImportError:
+        step = max(1, total // 10)
+
+        def line(done: int) -> None:
+            if done % step == 0 or done == total:
+                print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    progress = rich_progress.Progress(
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeElapsedColumn(),
+        console=rich_console.Console(stderr=True),
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
 
 
 if __name__ == "__main__":  # pragma: no cover
