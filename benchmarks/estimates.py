@@ -58,7 +58,7 @@ import floor as floor_module
 from run import PG_ADMIN, SMOKE, USER, Backend, Batch, each, median_per_op
 from synergia_core import AsyncSynergia, ChatCreate, MessageCreate, Synergia
 from synergia_core.repositories.sql._rows import _MESSAGE_FIELDS, _MESSAGE_NAMES, trusted
-from synergia_core.repositories.sql._types import _uuid_from_hex
+from synergia_core.repositories.sql._types import uuid_from_hex
 from synergia_core.schemas import MessageRead, MessageStatus, Role
 
 SAYS = MessageCreate(role="user", content="How long does the Colosseum tour take?")
@@ -76,14 +76,14 @@ def decode_page(rows: Sequence[Sequence[Any]], chat_id: uuid.UUID) -> list[Messa
     for row in rows:
         values = dict(zip(_MESSAGE_NAMES, row, strict=True))
         key = row[0]
-        message_id = ids[key] = _uuid_from_hex(key)  # type: ignore[assignment]
+        message_id = ids[key] = uuid_from_hex(key)  # type: ignore[assignment]
         values["id"] = message_id
         values["chat_id"] = chat_id
         parent = row[2]
         if parent is not None:
-            values["parent_id"] = ids.get(parent) or _uuid_from_hex(parent)
+            values["parent_id"] = ids.get(parent) or uuid_from_hex(parent)
         if row[7] is not None:
-            values["model_id"] = _uuid_from_hex(row[7])
+            values["model_id"] = uuid_from_hex(row[7])
         values["role"] = _ROLES[row[4]]
         values["status"] = _STATUSES[row[6]]
         cost = costs.get(row[13])

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from synergia_core.db import PREBUILT
+from synergia_core.repositories.sql._types import uuid_from_hex
 
 __all__ = ["fetch_all", "fetch_first"]
 
@@ -43,7 +44,7 @@ class _Compiled:
     binds: Mapping[str, Processor]  # bind processors, by parameter name
     constants: Mapping[str, Any]  # the statement's own values, processed
     types: Sequence[Any]  # the result columns' types
-    results: list[Processor | None] | None = field(default=None)  # set at first use
+    steps: list[tuple[int, Processor]] | None = field(default=None)  # set at first use
 
 
 def _compile(statement: Any, dialect: Dialect) -> _Compiled:
@@ -76,13 +77,14 @@ def _arguments(compiled: _Compiled, bound: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.positional)
 
 
-def _result_processors(
-    compiled: _Compiled, dialect: Dialect, description: Any
-) -> list[Processor | None]:
-    return [
-        kind.dialect_impl(dialect).result_processor(dialect, column[1])
-        for kind, column in zip(compiled.types, description, strict=True)
-    ]
+def _steps(compiled: _Compiled, dialect: Dialect, description: Any) -> list[tuple[int, Processor]]:
+    """The result columns that need a conversion, with their processors."""
+    steps = []
+    for index, (kind, column) in enumerate(zip(compiled.types, description, strict=True)):
+        processor = kind.dialect_impl(dialect).result_processor(dialect, column[1])
+        if processor is not None:
+            steps.append((index, processor))
+    return steps
 
 
 def _run(connection: Connection, statement: Any, bound: Mapping[str, Any]) -> Any:
@@ -93,18 +95,36 @@ def _run(connection: Connection, statement: Any, bound: Mapping[str, Any]) -> An
     if compiled is None:
         compiled = cache[statement] = _compile(statement, connection.dialect)
     result = connection.exec_driver_sql(compiled.sql, _arguments(compiled, bound))
-    if compiled.results is None:
-        compiled.results = _result_processors(
-            compiled, connection.dialect, result.cursor.description
-        )
-    return compiled.results, result
+    if compiled.steps is None:
+        compiled.steps = _steps(compiled, connection.dialect, result.cursor.description)
+    return compiled.steps, result
 
 
-def _processed(processors: list[Processor | None], row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(
-        value if processor is None or value is None else processor(value)
-        for processor, value in zip(processors, row, strict=True)
-    )
+def _processed(
+    steps: Sequence[tuple[int, Processor]], rows: Sequence[Sequence[Any]]
+) -> list[Sequence[Any]]:
+    """``rows`` with the columns that need it converted. Ids repeat within a
+    result (a page's chat, each message's parent is the row before it), so
+    each distinct UUID text is converted once per result."""
+    if not steps:
+        return list(rows)
+    seen: dict[Any, Any] = {}
+    out: list[Sequence[Any]] = []
+    for row in rows:
+        values = list(row)
+        for index, processor in steps:
+            value = values[index]
+            if value is None:
+                continue
+            if processor is uuid_from_hex:
+                converted = seen.get(value)
+                if converted is None:
+                    converted = seen[value] = processor(value)
+                values[index] = converted
+            else:
+                values[index] = processor(value)
+        out.append(values)
+    return out
 
 
 def fetch_all(
@@ -115,12 +135,10 @@ def fetch_all(
     ran = _run(connection, statement, bound)
     if ran is None:
         return list(connection.execute(statement, dict(bound)).all())
-    processors, result = ran
+    steps, result = ran
     rows = result.cursor.fetchall()
     result.close()
-    if not any(processors):
-        return rows  # type: ignore[no-any-return]
-    return [_processed(processors, row) for row in rows]
+    return _processed(steps, rows)
 
 
 def fetch_first(
@@ -131,9 +149,9 @@ def fetch_first(
     ran = _run(connection, statement, bound)
     if ran is None:
         return connection.execute(statement, dict(bound)).first()
-    processors, result = ran
+    steps, result = ran
     row = result.cursor.fetchone()
     result.close()
     if row is None:
         return None
-    return _processed(processors, row)
+    return _processed(steps, (row,))[0]

@@ -28,7 +28,15 @@ from sqlalchemy.types import TypeEngine
 
 from synergia_core.db import DECIMAL_SUM
 
-__all__ = ["JSONDocument", "Money", "UTCDateTime", "UuidKey", "exact_sum", "plain_decimal"]
+__all__ = [
+    "JSONDocument",
+    "Money",
+    "UTCDateTime",
+    "UuidKey",
+    "exact_sum",
+    "plain_decimal",
+    "uuid_from_hex",
+]
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -153,7 +161,7 @@ _set = object.__setattr__
 _UNKNOWN = uuid.SafeUUID.unknown
 
 
-def _uuid_from_hex(value: str | None) -> uuid.UUID | None:
+def uuid_from_hex(value: str | None) -> uuid.UUID | None:
     """``uuid.UUID(hex=value)`` at half the cost, for the 32 hex digits
     SQLAlchemy stores on SQLite (what ``UUID.__init__`` sets, set directly)."""
     if value is None:
@@ -180,7 +188,7 @@ class UuidKey(sa.types.TypeDecorator[uuid.UUID]):
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
         if dialect.name == "sqlite":
-            return _uuid_from_hex
+            return uuid_from_hex
         return self.impl_instance.result_processor(dialect, coltype)
 
     @property
