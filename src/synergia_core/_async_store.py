@@ -109,24 +109,42 @@ class _Threaded:
     async def submit(self, function: Callable[[], T], *, permit: bool = True) -> T:
         """Run ``function`` in a worker thread; its permit (if it takes one)
         is given back when the thread is done, not when the caller stops
-        waiting."""
+        waiting. The thread wakes the event loop once, with the outcome and
+        the permit together."""
         loop = asyncio.get_running_loop()
         if permit:
             await self._permits.acquire()
+        waiter: asyncio.Future[T] = loop.create_future()
+
+        def finish(value: T | None, error: BaseException | None) -> None:
+            if permit:
+                self._permits.release()
+            if waiter.cancelled():
+                return
+            if error is None:
+                waiter.set_result(value)  # type: ignore[arg-type]
+            else:
+                waiter.set_exception(error)
+
+        def run() -> None:
+            value: T | None = None
+            error: BaseException | None = None
+            try:
+                value = function()
+            except StopIteration as exc:  # a Future refuses StopIteration
+                error = RuntimeError(f"StopIteration raised in a worker thread: {exc!r}")
+            except BaseException as exc:  # handed to the awaiting task
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(finish, value, error)
+
         try:
-            future = self._executor.submit(function)
+            self._executor.submit(run)
         except BaseException:
             if permit:
                 self._permits.release()
             raise
-        if permit:
-
-            def release(_: object) -> None:
-                with contextlib.suppress(RuntimeError):  # the loop is closed
-                    loop.call_soon_threadsafe(self._permits.release)
-
-            future.add_done_callback(release)
-        return await asyncio.wrap_future(future)
+        return await waiter
 
     async def __call__(self, work: Callable[[Scope], T]) -> T:
         await self._owner.ensure_schema()
