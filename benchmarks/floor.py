@@ -41,32 +41,12 @@ import psycopg
 
 from synergia_core.db import DECIMAL_SUM
 from synergia_core.ids import uuid7
+from synergia_core.repositories.sql._rows import MESSAGE_COLUMNS
 
 __all__ = ["COLUMNS", "PostgresFloor", "SqliteFloor"]
 
-_NAMES = (
-    "id",
-    "chat_id",
-    "parent_id",
-    "seq",
-    "role",
-    "content",
-    "parts",
-    "reasoning",
-    "status",
-    "model_id",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cache_write_1h_tokens",
-    "cost",
-    "error",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
+_NAMES = tuple(str(column.key) for column in MESSAGE_COLUMNS)
+"""The message columns the library's reads select (the floor selects the same)."""
 
 
 def _columns(alias: str = "") -> str:
