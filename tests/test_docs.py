@@ -37,6 +37,7 @@ import sys
 import textwrap
 import tokenize
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,7 +231,10 @@ class PageRun:
         tree = _HookPrints().visit(tree)
         ast.increment_lineno(tree, block.first_line - 1)
         self._block += 1
-        exec(compile(tree, str(block.page), "exec"), self.namespace)  # the docs' own code
+        try:
+            exec(compile(tree, str(block.page), "exec"), self.namespace)  # the docs' own code
+        finally:
+            _close_event_loop_left_set()
         for call_id, expected in expectations.items():
             printed = "".join(self.output.get((self._block, call_id), []))
             actual = [line.rstrip() for line in printed.rstrip("\n").split("\n")] if printed else []
@@ -260,6 +264,23 @@ class PageRun:
         sys.modules.pop(self.name, None)
         if self._database is not None and self._postgres is not None:
             self._postgres.drop_database(self._database)
+
+
+def _close_event_loop_left_set() -> None:
+    """Close the event loop a block left set on this thread, as the end of a
+    script would. Sync wrappers of async libraries (PydanticAI's ``run_sync``)
+    set one and leave it open; a later ``asyncio.run`` (in the page, or in any
+    later test) would drop it unclosed, a ``ResourceWarning``."""
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = policy.get_event_loop()
+        except RuntimeError:  # none set
+            return
+    if not loop.is_running():
+        loop.close()
+        policy.set_event_loop(None)
 
 
 def python_blocks(page: Path) -> list[Block]:
