@@ -102,6 +102,100 @@ RETURNING seq
 """The append on SQLite: one ``INSERT ... SELECT`` from the chat row; the
 schema's trigger bumps the chat row within the statement."""
 
+GUARD = """
+SELECT m.input_price_per_million, m.output_price_per_million, m.is_enabled, m.deleted_at,
+    b.spend_limit, b.period,
+    (SELECT s.amount FROM synergia_spend s
+     WHERE s.user_id = %(user)s AND s.period = b.period AND s.period_start = %(start)s)
+FROM synergia_models m LEFT JOIN synergia_budgets b ON b.user_id = %(user)s
+WHERE m.id = %(model)s
+"""
+"""A priced append's first statement: the model's prices with the user's
+(monthly) budget and the spend of the month, in one read."""
+
+PG_APPEND_PRICED = """
+WITH old AS (
+    SELECT id, current_message_id FROM synergia_chats
+    WHERE id = %(chat)s AND user_id = %(user)s AND deleted_at IS NULL
+    FOR UPDATE
+), bump AS (
+    UPDATE synergia_chats AS c
+    SET message_count = c.message_count + 1, last_seq = c.last_seq + 1,
+        last_message_at = %(now)s, activity_at = %(now)s, updated_at = %(now)s,
+        current_message_id = %(id)s
+    FROM old WHERE c.id = old.id
+    RETURNING c.last_seq AS seq, old.current_message_id AS leaf
+), added AS (
+    UPDATE synergia_spend SET amount = amount + %(cost)s, updated_at = %(now)s
+    WHERE user_id = %(user)s AND period = 'month' AND period_start = %(start)s
+      AND EXISTS (SELECT 1 FROM bump)
+    RETURNING amount
+), created AS (
+    INSERT INTO synergia_spend (user_id, period, period_start, amount, updated_at)
+    SELECT %(user)s, 'month', %(start)s,
+        (SELECT coalesce(sum(cost), 0) FROM synergia_messages
+         WHERE user_id = %(user)s AND created_at >= %(start)s AND created_at < %(end)s)
+        + %(cost)s, %(now)s
+    FROM bump WHERE NOT EXISTS (SELECT 1 FROM added)
+    ON CONFLICT (user_id, period, period_start)
+    DO UPDATE SET amount = synergia_spend.amount + %(cost)s, updated_at = %(now)s
+)
+INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, status,
+    model_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, cost, metadata, created_at, updated_at)
+SELECT %(id)s, %(chat)s, %(user)s, bump.leaf, bump.seq, 'assistant', %(content)s, 'complete',
+    %(model)s, %(input)s, %(output)s, 0, 0, 0, %(cost)s, '{}', %(now)s, %(now)s
+FROM bump
+RETURNING seq
+"""
+"""A priced append's second statement on PostgreSQL: lock and bump the chat
+row, add the cost to the month's spend (the row made from the month's stored
+costs the first time), insert; one statement."""
+
+SQLITE_APPEND_PRICED = """
+INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, status,
+    model_id, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, cost, metadata, created_at, updated_at)
+SELECT :id, c.id, c.user_id, c.current_message_id, c.last_seq + 1, 'assistant', :content,
+    'complete', :model, :input, :output, 0, 0, 0, :cost, '{}', :now, :now
+FROM synergia_chats c WHERE c.id = :chat AND c.user_id = :user AND c.deleted_at IS NULL
+RETURNING seq
+"""
+SQLITE_SPEND_ADD = (
+    "UPDATE synergia_spend SET amount = :amount, updated_at = :now "
+    "WHERE user_id = :user AND period = 'month' AND period_start = :start"
+)
+SQLITE_SPEND_AMOUNT = (
+    "SELECT amount FROM synergia_spend "
+    "WHERE user_id = :user AND period = 'month' AND period_start = :start"
+)
+
+
+def month_start(now: dt.datetime) -> dt.datetime:
+    """The start of ``now``'s calendar month (UTC)."""
+    return now.astimezone(dt.timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(start: dt.datetime) -> dt.datetime:
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+
+
+def price(row: tuple[Any, ...], input_tokens: int, output_tokens: int) -> Decimal:
+    """The cost of a flat-priced use from the guard's row (refusing a model
+    out of use or a budget spent): what the library's cost formula gives."""
+    input_price, output_price, enabled, deleted, limit, _period, spent = row
+    assert enabled, "the model is disabled"
+    assert deleted is None, "the model is deleted"
+    if limit is not None:
+        assert Decimal(spent or 0) < Decimal(limit), "the budget is spent"
+    total = input_tokens * Decimal(input_price) + output_tokens * Decimal(output_price)
+    return total / 1_000_000
+
+
 TAIL = (
     f"SELECT {COLUMNS} FROM synergia_messages WHERE chat_id = %(chat)s AND user_id = %(user)s "
     f"AND deleted_at IS NULL AND {_LIVE} ORDER BY seq DESC LIMIT %(limit)s"
@@ -175,6 +269,33 @@ class PostgresFloor:
         assert row is not None, "no live chat of this user"
         return int(row[0])
 
+    def priced_append(
+        self, chat: uuid.UUID, user: str, content: str, model: uuid.UUID, tokens: tuple[int, int]
+    ) -> int:
+        """A reply with usage under a monthly budget: the guard's read, then
+        the append that records the cost (two statements, two round trips)."""
+        now = dt.datetime.now(dt.timezone.utc)
+        start = month_start(now)
+        guard = {"user": user, "model": model, "start": start}
+        found = self.connection.execute(GUARD, guard, prepare=True).fetchone()
+        assert found is not None, "no such model"
+        params = {
+            "chat": chat,
+            "user": user,
+            "now": now,
+            "id": uuid7(),
+            "content": content,
+            "model": model,
+            "input": tokens[0],
+            "output": tokens[1],
+            "cost": price(found, *tokens),
+            "start": start,
+            "end": _next_month(start),
+        }
+        row = self.connection.execute(PG_APPEND_PRICED, params, prepare=True).fetchone()
+        assert row is not None, "no live chat of this user"
+        return int(row[0])
+
     def tail(self, chat: uuid.UUID, user: str, limit: int) -> Rows:
         return self._all(TAIL, {"chat": chat, "user": user, "limit": limit})[::-1]
 
@@ -198,6 +319,7 @@ class PostgresFloor:
 
 
 _SQLITE_TAIL = _sqlite(TAIL)
+_SQLITE_GUARD = _sqlite(GUARD)
 _SQLITE_FULL = _sqlite(FULL)
 _SQLITE_THREAD = _sqlite(THREAD)
 _SQLITE_CHATS_FIRST = _sqlite(CHATS_FIRST).replace("IS false", "IS 0")
@@ -236,6 +358,43 @@ class SqliteFloor:
         }
         row = self.connection.execute(SQLITE_APPEND, params).fetchone()
         assert row is not None, "no live chat of this user"
+        return int(row[0])
+
+    def priced_append(
+        self, chat: uuid.UUID, user: str, content: str, model: uuid.UUID, tokens: tuple[int, int]
+    ) -> int:
+        """A reply with usage under a monthly budget: the guard's read, then
+        the append and the spend in one write transaction."""
+        moment = dt.datetime.now(dt.timezone.utc)
+        now, start = self._time(moment), self._time(month_start(moment))
+        guard = {"user": user, "model": model.hex, "start": start}
+        found = self.connection.execute(_SQLITE_GUARD, guard).fetchone()
+        assert found is not None, "no such model"
+        cost = price(found, *tokens)
+        params = {
+            "chat": chat.hex,
+            "user": user,
+            "now": now,
+            "id": uuid7().hex,
+            "content": content,
+            "model": model.hex,
+            "input": tokens[0],
+            "output": tokens[1],
+            "cost": str(cost),
+        }
+        key = {"user": user, "start": start}
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.connection.execute(SQLITE_APPEND_PRICED, params).fetchone()
+            assert row is not None, "no live chat of this user"
+            spent = self.connection.execute(SQLITE_SPEND_AMOUNT, key).fetchone()
+            assert spent is not None, "the month's spend row is made by the library's first cost"
+            amount = str(Decimal(spent[0]) + cost)
+            self.connection.execute(SQLITE_SPEND_ADD, {**key, "amount": amount, "now": now})
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
         return int(row[0])
 
     def tail(self, chat: uuid.UUID, user: str, limit: int) -> Rows:

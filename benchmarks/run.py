@@ -53,6 +53,7 @@ from synergia_core import (
     MessageCreate,
     ModelCreate,
     Synergia,
+    Usage,
 )
 from synergia_core.db import create_engine
 from synergia_core.ids import uuid7
@@ -447,6 +448,40 @@ def run_backend(name: str, sizes: Sizes, log: Callable[[str], None]) -> list[Row
         thread = sy.messages.thread(floor_chat, user_id=USER, limit=2)
         assert [m.seq for m in thread] == [seq - 1, seq], "the floor's append moved no leaf"
         rows.append(Row.measured("W1 append, one commit each", name, w1, appending))
+
+        log(f"[{name}] W1 priced append under a budget")
+        # A reply with usage by a user with a monthly budget: the library
+        # reads the model's prices with the budget and the month's spend,
+        # then appends and adds the cost to the spend row in one statement.
+        # The usage chat above gives the month stored costs to sum once.
+        sy.budgets.set(USER, "1000000", period="month")
+        tokens = (120, 80)
+        reply = MessageCreate(
+            role="assistant",
+            content="About an hour, arena floor included.",
+            model_id=model.id,
+            usage=Usage(input_tokens=tokens[0], output_tokens=tokens[1]),
+        )
+        lib_priced, floor_priced = backend.new_chat(), backend.new_chat()
+        sy.messages.add(lib_priced, reply, user_id=USER)  # makes the month's spend row
+        w1p = median_per_op(
+            {
+                "lib": each(lambda: sy.messages.add(lib_priced, reply, user_id=USER)),
+                "floor": each(
+                    lambda: floor.priced_append(
+                        floor_priced, USER, reply.content or "", model.id, tokens
+                    )
+                ),
+            },
+            sizes.rounds,
+            per_round,
+        )
+        # Both recorded every cost: the spend row equals the stored costs.
+        status = sy.budgets.status(USER)
+        month = sy.usage.totals(user_id=USER, since=status.period_start, until=status.period_end)
+        assert status.spent == month.cost, (status.spent, month.cost)
+        sy.budgets.delete(USER)
+        rows.append(Row.measured("W1 priced append under a budget", name, w1p, appending))
 
         log(f"[{name}] W2/W3 reads")
         chat = big[sizes.big]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import namedtuple
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from synergia_core.repositories.protocols import Guard
 from synergia_core.repositories.sql._catalog import PRICING_COLUMNS, pricing_from_row
 from synergia_core.repositories.sql._orm import Budget as BudgetTable
 from synergia_core.repositories.sql._orm import Spend
+from synergia_core.repositories.sql._prebuilt import fetch_first
 from synergia_core.repositories.sql._rows import messages, models
 from synergia_core.repositories.sql._statements import param, params
 from synergia_core.repositories.sql._types import exact_sum
@@ -99,14 +101,25 @@ def _set() -> dict[str, Any]:
 
 
 def _record_postgresql(bounded: bool) -> Any:
-    """One statement: the row created from the period's stored costs, or
-    the cost added to it under its row lock."""
+    """One statement: the cost added to the period's row under its row
+    lock; only when there is no row yet, the row created from the period's
+    stored costs (or, if a concurrent writer created it meanwhile, the cost
+    added to it). The sum over the period's messages runs once per period,
+    not once per cost."""
     now = param("now", spend.c.updated_at)
+    cost = param("cost", spend.c.amount)
 
     def typed(name: str, column: Any) -> Any:
         # A parameter in a SELECT list has no column to take its type from.
         return sa.cast(param(name, column), column.type)
 
+    added = (
+        sa.update(spend)
+        .where(_KEY)
+        .values(amount=spend.c.amount + cost, updated_at=now)
+        .returning(spend.c.amount)
+        .cte("synergia_spend_added")
+    )
     statement = postgresql.insert(spend).from_select(
         ["user_id", "period", "period_start", "amount", "updated_at"],
         sa.select(
@@ -115,12 +128,12 @@ def _record_postgresql(bounded: bool) -> Any:
             typed("start", spend.c.period_start),
             sa.cast(_SPENT_IN[bounded].scalar_subquery(), spend.c.amount.type),
             typed("now", spend.c.updated_at),
-        ),
+        ).where(~sa.exists(sa.select(added.c.amount))),
     )
     return statement.on_conflict_do_update(
         index_elements=["user_id", "period", "period_start"],
-        set_={"amount": spend.c.amount + param("cost", spend.c.amount), "updated_at": now},
-    )
+        set_={"amount": spend.c.amount + cost, "updated_at": now},
+    ).add_cte(added)
 
 
 def _guard() -> Any:
@@ -161,7 +174,15 @@ _SET = _set()
 _GUARD = _guard()
 _RECORD_POSTGRESQL = {bounded: _record_postgresql(bounded) for bounded in (True, False)}
 _INSERT_SPEND = sa.insert(spend)
-_UPDATE_SPEND = sa.update(spend).where(_KEY)
+_UPDATE_SPEND = (
+    sa.update(spend)
+    .where(_KEY)
+    .values(amount=param("amount", spend.c.amount), updated_at=param("now", spend.c.updated_at))
+    .returning(spend.c.amount)
+)
+_GuardRow = namedtuple(  # type: ignore[misc]  # the guard's columns by name
+    "_GuardRow", [str(column.key) for column in _GUARD.selected_columns]
+)
 
 
 def _budget(row: Any) -> Budget:
@@ -223,9 +244,10 @@ class SqlBudgetRepository:
             default_period=None if default is None else default[1],
             **{f"start_{name}": moment for name, moment in starts.items()},
         )
-        row = self._connection.execute(_GUARD, bound).first()
-        if row is None:
+        found = fetch_first(self._connection, _GUARD, bound)
+        if found is None:
             return Guard(pricing=None, limit=None, period=None, spent=None)
+        row: Any = _GuardRow(*found)
         limit = row.budget_limit
         return Guard(
             pricing=pricing_from_row(row),
@@ -250,8 +272,8 @@ class SqlBudgetRepository:
         if self._connection.dialect.name == "postgresql":
             self._connection.execute(_RECORD_POSTGRESQL[end is not None], bound)
             return
-        amount = self._connection.execute(_AMOUNT_FOR_UPDATE, bound).scalar()
-        if amount is None:
+        found = fetch_first(self._connection, _AMOUNT_FOR_UPDATE, bound)
+        if found is None:
             total = self._connection.execute(_SPENT_IN[end is not None], bound).scalar()
             self._connection.execute(
                 _INSERT_SPEND,
@@ -264,6 +286,5 @@ class SqlBudgetRepository:
                 },
             )
             return
-        self._connection.execute(
-            _UPDATE_SPEND, {**bound, "amount": Decimal(amount) + cost, "updated_at": now}
-        )
+        amount = Decimal(found[0]) + cost
+        fetch_first(self._connection, _UPDATE_SPEND, {**bound, **params(amount=amount)})

@@ -111,16 +111,32 @@ APPEND_GENERIC = {flag: _append_generic(flag) for flag in (True, False)}
 """The append on SQLite, by ``under_current_leaf``."""
 
 
-def _spend_cte(bump: Any, bounded: bool) -> Any:
+def _spend_ctes(bump: Any, bounded: bool) -> tuple[Any, Any]:
     """Add the message's cost to the user's spend of its period, in the
-    append's own statement: the row is created from the period's stored
-    costs (the snapshot before this statement: the new message is not in
-    it, its cost is added) or updated under its row lock. Only when the
-    append happened (it selects from ``bump``)."""
+    append's own statement, only when the append happened (both select from
+    ``bump``): ``synergia_spend_added`` adds it to the period's row under
+    its row lock; only when there is no row yet, ``synergia_spent`` creates
+    it from the period's stored costs (the snapshot before this statement:
+    the new message is not in it, its cost is added), or adds the cost to a
+    row a concurrent writer created meanwhile. The sum over the period's
+    messages thus runs once per period, not once per append."""
     user = _param("user_id", spend.c.user_id)
+    period = _param("s_period", spend.c.period)
     start = _param("s_start", spend.c.period_start)
     cost = _param("cost", spend.c.amount)
     now = _param("now", spend.c.updated_at)
+    added = (
+        sa.update(spend)
+        .where(
+            spend.c.user_id == user,
+            spend.c.period == period,
+            spend.c.period_start == start,
+            sa.exists(sa.select(bump.c.seq)),
+        )
+        .values(amount=spend.c.amount + cost, updated_at=now)
+        .returning(spend.c.amount)
+        .cte("synergia_spend_added")
+    )
     window = [messages.c.user_id == user, messages.c.created_at >= start]
     if bounded:
         window.append(messages.c.created_at < _param("s_end", messages.c.created_at))
@@ -129,13 +145,15 @@ def _spend_cte(bump: Any, bounded: bool) -> Any:
         ["user_id", "period", "period_start", "amount", "updated_at"],
         sa.select(
             sa.cast(user, spend.c.user_id.type),
-            sa.cast(_param("s_period", spend.c.period), spend.c.period.type),
+            sa.cast(period, spend.c.period.type),
             sa.cast(start, spend.c.period_start.type),
             sa.cast(before.scalar_subquery() + cost, spend.c.amount.type),
             sa.cast(now, spend.c.updated_at.type),
-        ).select_from(bump),
+        )
+        .select_from(bump)
+        .where(~sa.exists(sa.select(added.c.amount))),
     )
-    return (
+    created = (
         statement.on_conflict_do_update(
             index_elements=["user_id", "period", "period_start"],
             set_={"amount": spend.c.amount + cost, "updated_at": now},
@@ -143,6 +161,7 @@ def _spend_cte(bump: Any, bounded: bool) -> Any:
         .returning(spend.c.amount)
         .cte("synergia_spent")
     )
+    return added, created
 
 
 def _append_postgresql(under_current_leaf: bool, spending: bool | None = None) -> sa.Insert:
@@ -196,7 +215,7 @@ def _append_postgresql(under_current_leaf: bool, spending: bool | None = None) -
         .returning(messages.c.seq, messages.c.parent_id)
     )
     if spending is not None:
-        statement = statement.add_cte(_spend_cte(bump, spending))
+        statement = statement.add_cte(*_spend_ctes(bump, spending))
     return statement
 
 
