@@ -229,3 +229,32 @@ def test_concurrent_spending_loses_no_cent_and_stops_at_the_limit(db_url: str, h
         # once the committed spend reached the limit, nothing more is accepted
         with pytest.raises(BudgetExceededError):
             sy.messages.start(chats[0], user_id=ALICE, model_id=model.id)
+
+
+def test_spend_row_is_made_once_per_period_then_added_to(db_url: str) -> None:
+    """The period's stored costs are summed when its spend row is made;
+    later costs are added to the row. (That the sum no longer runs on every
+    append, which made appends slow down with the user's history, is shown
+    by `make bench`'s "W1 priced append under a budget".)"""
+    with Synergia(db_url) as sy:
+        _made_once_then_added_to(sy)
+
+
+def _made_once_then_added_to(sy: Synergia) -> None:
+    model = make_model(sy)
+    chat = sy.chats.create(ChatCreate(user_id=ALICE, model_id=model.id))
+    sy.budgets.set(ALICE, Decimal(1), period="month")
+    reply(sy, chat.id, model.id)  # makes the month's row from the stored costs
+    marker = Decimal("0.5")
+    with sy.engine.begin() as connection:
+        changed = connection.exec_driver_sql(
+            "UPDATE synergia_spend SET amount = ? WHERE user_id = ?"
+            if connection.dialect.name == "sqlite"
+            else "UPDATE synergia_spend SET amount = %s WHERE user_id = %s",
+            (str(marker) if connection.dialect.name == "sqlite" else marker, ALICE),
+        ).rowcount
+    assert changed == 1
+    reply(sy, chat.id, model.id)  # added to the row, no new sum
+    with sy.engine.connect() as connection:
+        amount = connection.exec_driver_sql("SELECT amount FROM synergia_spend").scalar_one()
+    assert Decimal(amount) == marker + REPLY_COST
