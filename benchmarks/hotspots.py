@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/hotspots.py --backend sqlite --workload newest
     python benchmarks/hotspots.py --backend postgresql --workload append --calls 3000 --top 25
+    python benchmarks/hotspots.py --backend sqlite --workload priced   # a reply under a budget
 
 Sets up a scratch database as ``run.py`` does (a chat of ``--size`` messages,
 ``ANALYZE``d), warms up, then profiles ``--calls`` operations of the library
@@ -28,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import SMOKE, USER, Backend, _read_all, load_chats
-from synergia_core import AsyncSynergia, ChatCreate, MessageCreate
+from synergia_core import AsyncSynergia, ChatCreate, MessageCreate, ModelCreate, Usage
 
-WORKLOADS = ("append", "newest", "thread", "all", "chats", "async-append", "async-newest")
+WORKLOADS = ("append", "priced", "newest", "thread", "all", "chats", "async-append", "async-newest")
 
 
 def _timed(function: Callable[[], object], calls: int) -> tuple[float, float]:
@@ -72,10 +73,30 @@ def main(argv: list[str] | None = None) -> int:
 
             return lambda: loop.run_until_complete(many())
 
+        # "priced": a reply with usage by a user with a monthly budget.
+        model = sy.models.upsert(
+            ModelCreate.model_validate(
+                {"provider": "bench", "name": "priced", "price_per_million_tokens": "2.5"}
+            )
+        )
+        sy.budgets.set(USER, "1000000", period="month")
+        tokens = (120, 80)
+        reply = MessageCreate(
+            role="assistant",
+            content="About an hour.",
+            model_id=model.id,
+            usage=Usage(input_tokens=tokens[0], output_tokens=tokens[1]),
+        )
+        sy.messages.add(lib_chat, reply, user_id=USER)  # makes the month's spend row
+
         pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "append": (
                 lambda: sy.messages.add(lib_chat, says, user_id=USER),
                 lambda: floor.append(floor_chat, USER, says.content or ""),
+            ),
+            "priced": (
+                lambda: sy.messages.add(lib_chat, reply, user_id=USER),
+                lambda: floor.priced_append(floor_chat, USER, "About an hour.", model.id, tokens),
             ),
             "newest": (
                 lambda: sy.messages.list(chat, user_id=USER, limit=args.limit),
