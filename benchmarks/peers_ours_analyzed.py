@@ -65,6 +65,7 @@ class OursAnalyzed(_Ours):  # type: ignore[misc]
     ]
 
     sy: Any = None
+    _loading_many = False
     owner: dict[str, str]
     db: str
 
@@ -90,8 +91,15 @@ class OursAnalyzed(_Ours):  # type: ignore[misc]
 
     def bulk_load(self, chat_id: str, msgs: list[tuple[str, str]]) -> None:
         super().bulk_load(chat_id, msgs)
-        self._analyze()
+        if not self._loading_many:
+            self._analyze()
 
     def bulk_load_many(self, items: list[tuple[str, list[tuple[str, str]]]]) -> None:
-        super().bulk_load_many(items)
+        # The shared adapter may load each chat through bulk_load: analyze
+        # once at the end, not once per chat.
+        self._loading_many = True
+        try:
+            super().bulk_load_many(items)
+        finally:
+            self._loading_many = False
         self._analyze()
