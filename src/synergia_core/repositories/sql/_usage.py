@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from synergia_core.db import ensure_sqlite_functions
 from synergia_core.repositories.protocols import UsageFilter
-from synergia_core.repositories.sql._rows import messages
+from synergia_core.repositories.sql._rows import chats, messages, models
 from synergia_core.repositories.sql._types import exact_sum
 from synergia_core.schemas import UsageRow, UsageTotals
 
@@ -56,6 +56,17 @@ def _totals(row: Any) -> dict[str, Any]:
     return values
 
 
+def _label(by: str, key: Any, row: Any) -> str | None:
+    """The name a person reads for a breakdown key."""
+    if key is None:
+        return None
+    if by == "model":
+        return row.display_name or row.name  # type: ignore[no-any-return]
+    if by == "chat":
+        return row.title  # type: ignore[no-any-return]
+    return key.isoformat() if isinstance(key, dt.date) else str(key)
+
+
 class SqlUsageRepository:
     """:class:`~synergia_core.repositories.protocols.UsageRepository` on SQLAlchemy Core.
 
@@ -78,18 +89,32 @@ class SqlUsageRepository:
     def breakdown(
         self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
     ) -> list[UsageRow]:
-        """The same sums grouped by ``by``, ordered by key (``None`` last)."""
+        """The same sums grouped by ``by``, ordered by key (``None`` last), each
+        with its label: the model's display name or name, the chat's title (a
+        join on the key; the sums stay on the messages alone)."""
         ensure_sqlite_functions(self._connection)
         key = self._key(by)
+        source: sa.FromClause = messages
+        names: tuple[sa.ColumnElement[Any], ...] = ()
+        if by == "model":
+            source = messages.outerjoin(models, models.c.id == messages.c.model_id)
+            names = (models.c.display_name, models.c.name)
+        elif by == "chat":
+            source = messages.outerjoin(chats, chats.c.id == messages.c.chat_id)
+            names = (chats.c.title,)
         query = (
-            sa.select(key.label("key"), *_SUMS)
+            sa.select(key.label("key"), *names, *_SUMS)
+            .select_from(source)
             .where(*_conditions(where))
-            .group_by(key)
+            .group_by(key, *names)
             .order_by(key.asc().nulls_last())
         )
         rows = []
         for row in self._connection.execute(query):
-            rows.append(UsageRow.model_construct(key=self._parse_key(by, row.key), **_totals(row)))
+            parsed = self._parse_key(by, row.key)
+            rows.append(
+                UsageRow.model_construct(key=parsed, label=_label(by, parsed, row), **_totals(row))
+            )
         return rows
 
     def _key(self, by: str) -> sa.ColumnElement[Any]:
