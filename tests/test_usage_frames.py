@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sys
 from decimal import Decimal
@@ -12,6 +13,7 @@ import polars as pl
 import pytest
 
 from synergia_core import (
+    AsyncSynergia,
     ChatCreate,
     InvalidInputError,
     MessageCreate,
@@ -159,3 +161,33 @@ def test_a_missing_library_names_the_extra(
     monkeypatch.setitem(sys.modules, library, None)  # what an uninstalled package looks like
     with pytest.raises(ImportError, match=r"pip install 'synergia-core\[frames\]'"):
         spent.usage.frame("day", library=library)
+
+
+def test_async_synergia_awaits_a_frame_of_either_library(db_url: str) -> None:
+    async def main() -> tuple[pd.DataFrame, pl.DataFrame, Decimal]:
+        async with AsyncSynergia(db_url) as sy:
+            model = await sy.models.upsert(
+                ModelCreate(
+                    provider="openai",
+                    name="gpt-4o",
+                    input_price_per_million=Decimal("2.50"),
+                    output_price_per_million=Decimal("10"),
+                )
+            )
+            chat = await sy.chats.create(ChatCreate(user_id="ann", title="Rome"))
+            usage = Usage(input_tokens=12, output_tokens=420)
+            await sy.messages.add(
+                chat.id,
+                MessageCreate(role="assistant", content="a", model_id=model.id, usage=usage),
+                user_id="ann",
+            )
+            pandas_frame = await sy.usage.frame("chat")
+            polars_frame = await sy.usage.frame("model", library="polars")
+            with pytest.raises(InvalidInputError):
+                await sy.usage.frame("chat", library="numpy")  # type: ignore[call-overload]
+            return pandas_frame, polars_frame, (await sy.usage.totals()).cost
+
+    pandas_frame, polars_frame, total = asyncio.run(main())
+    assert pandas_frame["label"].tolist() == ["Rome"]
+    assert pandas_frame["cost"].tolist() == [total] == [Decimal("0.00423")]
+    assert polars_frame.select("label", "cost").rows() == [("gpt-4o", total)]

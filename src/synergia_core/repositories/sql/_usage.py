@@ -90,24 +90,28 @@ class SqlUsageRepository:
         self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
     ) -> list[UsageRow]:
         """The same sums grouped by ``by``, ordered by key (``None`` last), each
-        with its label: the model's display name or name, the chat's title (a
-        join on the key; the sums stay on the messages alone)."""
+        with its label. Models' and chats' names are joined onto the grouped
+        rows, after the sums: a few rows, not every message."""
         ensure_sqlite_functions(self._connection)
         key = self._key(by)
-        source: sa.FromClause = messages
+        grouped = (
+            sa.select(key.label("key"), *_SUMS)
+            .where(*_conditions(where))
+            .group_by(key)
+            .subquery("grouped")
+        )
+        source: sa.FromClause = grouped
         names: tuple[sa.ColumnElement[Any], ...] = ()
         if by == "model":
-            source = messages.outerjoin(models, models.c.id == messages.c.model_id)
+            source = grouped.outerjoin(models, models.c.id == grouped.c.key)
             names = (models.c.display_name, models.c.name)
         elif by == "chat":
-            source = messages.outerjoin(chats, chats.c.id == messages.c.chat_id)
+            source = grouped.outerjoin(chats, chats.c.id == grouped.c.key)
             names = (chats.c.title,)
         query = (
-            sa.select(key.label("key"), *names, *_SUMS)
+            sa.select(grouped, *names)
             .select_from(source)
-            .where(*_conditions(where))
-            .group_by(key, *names)
-            .order_by(key.asc().nulls_last())
+            .order_by(grouped.c.key.asc().nulls_last())
         )
         rows = []
         for row in self._connection.execute(query):
