@@ -191,6 +191,10 @@ def test_sync_counts_and_reports_progress(sy: Synergia) -> None:
     hostile: list[Any] = [{"provider": "x", "name": "y", "price_per_million_tokens": 1}, 5]
     with pytest.raises(InvalidInputError):
         sy.models.sync(hostile)
+    for not_a_list in (None, 5, "gpt-4o"):
+        with pytest.raises(InvalidInputError, match="models must be an iterable") as caught:
+            sy.models.sync(not_a_list)  # type: ignore[arg-type]
+        assert caught.value.field == "models"
     assert len(sy.models.list()) == 2
 
 

@@ -17,6 +17,10 @@ Pages: ``README.md``, ``CONTRIBUTING.md``, ``docs/*.md`` and the examples'
 * Code that cannot run (shell commands, excerpts, output) goes in ```bash,
   ```sh or ```text blocks; any other fence language is refused, so no Python
   block escapes the test.
+* A Python block that truly cannot run here (it calls a paid API, needs a
+  service the tests do not have) says why on the line before its fence:
+  ``<!-- not run: the reason -->``. It must still parse as Python 3.10; a
+  marker without a reason, or before anything but a ```python block, fails.
 * The pages also run one after another in one shared directory, as a reader
   trying them all in one folder would.
 * Blocks parse as Python 3.10 and use none of the 3.11+ standard library
@@ -59,6 +63,8 @@ PAGES = sorted(
 )
 RUN = "python"
 NOT_RUN = ("bash", "sh", "text")
+OPT_OUT = re.compile(r"^\s*<!--\s*not run:(?P<reason>.*?)-->\s*$")
+"""The line before a ```python fence that keeps the block out of the run, with why."""
 POSTGRES_MARKER = re.compile(r"#\s*needs PostgreSQL\b", re.IGNORECASE)
 POSTGRES_LITERAL = re.compile(
     r"""(?P<quote>["'])(?P<scheme>postgres(?:ql)?(?:\+\w+)?://)[^"'\s]*(?P=quote)"""
@@ -83,6 +89,7 @@ class Block:
     language: str
     first_line: int  # line number, in the page, of the block's first code line
     code: str
+    not_run: str | None = None  # why, when an OPT_OUT comment precedes the fence
 
     @property
     def where(self) -> str:
@@ -110,6 +117,8 @@ def fenced_blocks(page: Path) -> list[Block]:
             index += 1
             continue
         indent, fence, info = opening.groups()
+        before = lines[index - 1] if index > 0 else ""
+        marker = OPT_OUT.match(before)
         body: list[str] = []
         index += 1
         start = index + 1
@@ -120,7 +129,15 @@ def fenced_blocks(page: Path) -> list[Block]:
             raise AssertionError(f"{shown(page)}:{start - 1}: unclosed code fence")
         index += 1
         language = info.strip().split(" ", 1)[0] if info.strip() else ""
-        blocks.append(Block(page, language, start, "\n".join(body) + "\n"))
+        not_run = None
+        if marker is not None:
+            not_run = marker["reason"].strip()
+            if not not_run or language != RUN:
+                raise AssertionError(
+                    f"{shown(page)}:{start - 2}: a `<!-- not run: ... -->` marker goes on the "
+                    "line before a ```python fence and says why the block cannot run"
+                )
+        blocks.append(Block(page, language, start, "\n".join(body) + "\n", not_run))
     return blocks
 
 
@@ -284,7 +301,15 @@ def _close_event_loop_left_set() -> None:
 
 
 def python_blocks(page: Path) -> list[Block]:
-    return [block for block in fenced_blocks(page) if block.language == RUN]
+    """The page's ```python blocks that run (those without a ``not run`` marker)."""
+    return [
+        block for block in fenced_blocks(page) if block.language == RUN and block.not_run is None
+    ]
+
+
+def blocks_not_run(page: Path) -> list[Block]:
+    """The page's ```python blocks kept out of the run by a ``not run`` marker."""
+    return [block for block in fenced_blocks(page) if block.not_run is not None]
 
 
 RUNNABLE_PAGES = [page for page in PAGES if python_blocks(page)]
@@ -354,6 +379,42 @@ def test_every_block_says_whether_it_runs(page: Path) -> None:
             f"{block.where}: a ```{block.language} block: use ```python (it runs in the tests) "
             f"or one of {', '.join(NOT_RUN)} (it does not)"
         )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=shown)
+def test_a_block_kept_out_of_the_run_still_parses(page: Path) -> None:
+    for block in blocks_not_run(page):
+        try:
+            ast.parse(block.code, filename=str(page), feature_version=(3, 10))
+        except SyntaxError as exc:
+            raise AssertionError(f"{block.where}: not Python 3.10: {exc}") from exc
+
+
+def test_the_harness_keeps_out_only_marked_blocks_with_a_reason(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        textwrap.dedent(
+            """\
+            ```python
+            print("runs")  #> runs
+            ```
+
+            <!-- not run: it calls a paid API -->
+            ```python
+            client.responses.create(model="gpt-5", input="hi")
+            ```
+            """
+        )
+    )
+    (runs,) = python_blocks(page)
+    assert "runs" in runs.code
+    (kept_out,) = blocks_not_run(page)
+    assert kept_out.not_run == "it calls a paid API"
+    assert kept_out.first_line == 7
+    for marker, fence in [("<!-- not run: -->", "python"), ("<!-- not run: why -->", "bash")]:
+        page.write_text(f"{marker}\n```{fence}\nx = 1\n```\n")
+        with pytest.raises(AssertionError, match=r"page.md:1: a `<!-- not run"):
+            fenced_blocks(page)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,11 @@ import pytest
 
 from synergia_core import (
     ChatCreate,
+    ChatUpdate,
     InvalidInputError,
     MessageCreate,
     MessageRead,
+    ModelUpdate,
     ServiceConfig,
     Synergia,
     Usage,
@@ -153,3 +155,35 @@ def test_unknown_key_is_refused(sy: Synergia) -> None:
         sy.usage.breakdown("week")  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         sy.usage.breakdown("chat", chat_id=str(uuid.uuid4())[:-1])
+
+
+def test_each_row_is_labelled_for_a_person(world: tuple[Synergia, list[MessageRead]]) -> None:
+    sy, _ = world
+    names: dict[object, str | None] = {m.id: m.name for m in sy.models.list()}
+    names[None] = None
+    assert {row.key: row.label for row in sy.usage.breakdown("model")} == names
+    titles: dict[object, str | None] = {c.id: c.title for c in sy.chats.list(user_id="alice")}
+    titles |= {c.id: c.title for c in sy.chats.list(user_id="bob")}
+    assert {row.key: row.label for row in sy.usage.breakdown("chat")} == titles
+    assert sorted(str(title) for title in titles.values()) == ["a1", "a2", "b1"]
+    assert [row.label for row in sy.usage.breakdown("day")] == [
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ]
+    assert [row.label for row in sy.usage.breakdown("user")] == ["alice", "bob"]
+
+
+def test_a_label_is_the_display_name_or_title_of_now(
+    world: tuple[Synergia, list[MessageRead]],
+) -> None:
+    sy, _ = world
+    gpt = sy.models.get_by_name("openai", "gpt-4o")
+    sy.models.update(gpt.id, ModelUpdate(display_name="GPT-4o"))
+    chat = next(iter(sy.chats.list(user_id="bob")))
+    sy.chats.update(chat.id, ChatUpdate(title=None), user_id="bob")
+    models = {row.key: row for row in sy.usage.breakdown("model")}
+    assert models[gpt.id].label == "GPT-4o"
+    assert {row.label for row in models.values()} == {"GPT-4o", "claude", None}
+    chats = {row.key: row.label for row in sy.usage.breakdown("chat", user_id="bob")}
+    assert chats == {chat.id: None}  # untitled

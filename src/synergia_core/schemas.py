@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -313,12 +313,33 @@ class Page(BaseModel, Generic[T]):
 
     Pass ``next_cursor`` back as ``cursor=`` to get the following page; it is
     ``None`` on the last page. Cursors are opaque.
+
+    A page is a sequence of its items, as a list is: ``for chat in page``
+    yields the items, ``len(page)`` counts them, ``page[0]`` is the first,
+    and an empty page is false. (Not pydantic's default ``(field, value)``
+    pairs: use ``page.model_dump()`` for the fields.)
     """
 
     model_config = _OUTPUT
 
     items: list[T]
     next_cursor: str | None
+
+    def __iter__(self) -> Iterator[T]:  # type: ignore[override]
+        """The page's items, in order."""
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        """The number of items on the page."""
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        """The item at ``index`` (negative indexes count from the end).
+
+        Raises:
+            IndexError: No item there.
+        """
+        return self.items[index]
 
 
 # ---------------------------------------------------------------------------- usage
@@ -344,9 +365,14 @@ class UsageRow(UsageTotals):
 
     ``key`` is the model id (``None`` for messages without a model), the UTC
     date, the user id or the chat id, according to the breakdown asked for.
+
+    ``label`` names the key for a person: the model's display name, else its
+    name (``None`` for messages without a model); the chat's title (``None``
+    for an untitled chat); the ISO date; the user id.
     """
 
     key: uuid.UUID | dt.date | str | None
+    label: str | None = None
 
 
 # ------------------------------------------------------------------ catalog sync

@@ -321,6 +321,11 @@ def operations(world: World) -> dict[str, Callable[[st.DataObject], object]]:
             d(data, st.sampled_from(["model", "day", "user", "chat", "week"])),
             model_id=d(data, st.none() | ids),
         ),
+        "usage.frame": lambda data: sy.usage.frame(
+            d(data, st.sampled_from(["model", "day", "user", "chat", "week"])),
+            user_id=d(data, st.none() | user_ids),
+            library=d(data, st.sampled_from(["pandas", "polars", "arrow"]) | text),
+        ),
     }
 
 

@@ -390,7 +390,9 @@ class UsageRepository(Protocol):
     def breakdown(
         self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
     ) -> list[UsageRow]:
-        """The same sums grouped by ``by``, ordered by key."""
+        """The same sums grouped by ``by``, ordered by key, each row with its
+        ``label`` (the model's display name or name, the chat's title, the ISO
+        date, the user id; ``None`` for a ``None`` key)."""
         ...
 
 

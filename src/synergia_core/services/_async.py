@@ -12,6 +12,7 @@ method's signature, types and docstring.
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import functools
 import logging
 import uuid
@@ -24,13 +25,23 @@ from collections.abc import (
     Coroutine,
     Iterable,
 )
-from typing import Any, Concatenate, Generic, Literal, Protocol, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    overload,
+)
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from typing_extensions import ParamSpec, Self
 
+from synergia_core._frames import frame_library, usage_frame
 from synergia_core.errors import InvalidInputError
 from synergia_core.providers import ResolveUri, get_format
 from synergia_core.schemas import MessageStatus
@@ -49,6 +60,10 @@ from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
 
 __all__ = [
     "AsyncBudgetService",
@@ -400,6 +415,59 @@ class AsyncUsageService(AsyncService[UsageService]):
     _service = UsageService
     totals = awaitable(UsageService.totals)
     breakdown = awaitable(UsageService.breakdown)
+
+    @overload
+    async def frame(
+        self,
+        by: Literal["model", "day", "user", "chat"],
+        *,
+        user_id: str | None = ...,
+        chat_id: uuid.UUID | str | None = ...,
+        model_id: uuid.UUID | str | None = ...,
+        since: dt.datetime | None = ...,
+        until: dt.datetime | None = ...,
+        library: Literal["pandas"] = ...,
+    ) -> pandas.DataFrame: ...
+
+    @overload
+    async def frame(
+        self,
+        by: Literal["model", "day", "user", "chat"],
+        *,
+        user_id: str | None = ...,
+        chat_id: uuid.UUID | str | None = ...,
+        model_id: uuid.UUID | str | None = ...,
+        since: dt.datetime | None = ...,
+        until: dt.datetime | None = ...,
+        library: Literal["polars"],
+    ) -> polars.DataFrame: ...
+
+    async def frame(
+        self,
+        by: Literal["model", "day", "user", "chat"],
+        *,
+        user_id: str | None = None,
+        chat_id: uuid.UUID | str | None = None,
+        model_id: uuid.UUID | str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        library: Literal["pandas", "polars"] = "pandas",
+    ) -> Any:
+        """:meth:`UsageService.frame <synergia_core.services.UsageService.frame>`,
+        awaited: the breakdown is read on the connection, the DataFrame built
+        after it is released.
+
+        Raises:
+            InvalidInputError: ``by`` or ``library`` is not one of those named;
+                an id is not a UUID; a time is naive.
+            ImportError: The library is not installed
+                (``pip install 'synergia-core[frames]'``).
+        """
+        module = frame_library(library)
+        rows = await self.breakdown(
+            by, user_id=user_id, chat_id=chat_id, model_id=model_id, since=since, until=until
+        )
+        return usage_frame(rows, by, module)
 
 
 class AsyncBudgetService(AsyncService[BudgetService]):

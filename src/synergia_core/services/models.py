@@ -320,10 +320,17 @@ class ModelService(Service):
 
         Raises:
             ModelAlreadyExists: A name or alias is another live model's.
-            InvalidInputError: A model breaks a rule (nothing is written).
+            InvalidInputError: ``models`` is not an iterable, or a model
+                breaks a rule (nothing is written).
         """
         if progress is not None and not callable(progress):
             raise InvalidInputError("progress must be callable", field="progress")
+        given: object = models  # a caller's value, whatever the annotation says
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise InvalidInputError(
+                f"models must be an iterable of models, not a {type(models).__name__}",
+                field="models",
+            )
         checked = []
         for item in models:
             data = as_schema(item, ModelCreate, "models")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from synergia_core.db import ensure_sqlite_functions
 from synergia_core.repositories.protocols import UsageFilter
-from synergia_core.repositories.sql._rows import messages
+from synergia_core.repositories.sql._rows import chats, messages, models
 from synergia_core.repositories.sql._types import exact_sum
 from synergia_core.schemas import UsageRow, UsageTotals
 
@@ -56,6 +56,17 @@ def _totals(row: Any) -> dict[str, Any]:
     return values
 
 
+def _label(by: str, key: Any, row: Any) -> str | None:
+    """The name a person reads for a breakdown key."""
+    if key is None:
+        return None
+    if by == "model":
+        return row.display_name or row.name  # type: ignore[no-any-return]
+    if by == "chat":
+        return row.title  # type: ignore[no-any-return]
+    return key.isoformat() if isinstance(key, dt.date) else str(key)
+
+
 class SqlUsageRepository:
     """:class:`~synergia_core.repositories.protocols.UsageRepository` on SQLAlchemy Core.
 
@@ -78,18 +89,36 @@ class SqlUsageRepository:
     def breakdown(
         self, by: Literal["model", "day", "user", "chat"], where: UsageFilter
     ) -> list[UsageRow]:
-        """The same sums grouped by ``by``, ordered by key (``None`` last)."""
+        """The same sums grouped by ``by``, ordered by key (``None`` last), each
+        with its label. Models' and chats' names are joined onto the grouped
+        rows, after the sums: a few rows, not every message."""
         ensure_sqlite_functions(self._connection)
         key = self._key(by)
-        query = (
+        grouped = (
             sa.select(key.label("key"), *_SUMS)
             .where(*_conditions(where))
             .group_by(key)
-            .order_by(key.asc().nulls_last())
+            .subquery("grouped")
+        )
+        source: sa.FromClause = grouped
+        names: tuple[sa.ColumnElement[Any], ...] = ()
+        if by == "model":
+            source = grouped.outerjoin(models, models.c.id == grouped.c.key)
+            names = (models.c.display_name, models.c.name)
+        elif by == "chat":
+            source = grouped.outerjoin(chats, chats.c.id == grouped.c.key)
+            names = (chats.c.title,)
+        query = (
+            sa.select(grouped, *names)
+            .select_from(source)
+            .order_by(grouped.c.key.asc().nulls_last())
         )
         rows = []
         for row in self._connection.execute(query):
-            rows.append(UsageRow.model_construct(key=self._parse_key(by, row.key), **_totals(row)))
+            parsed = self._parse_key(by, row.key)
+            rows.append(
+                UsageRow.model_construct(key=parsed, label=_label(by, parsed, row), **_totals(row))
+            )
         return rows
 
     def _key(self, by: str) -> sa.ColumnElement[Any]:
