@@ -273,3 +273,26 @@ def test_lsn_notation_round_trips() -> None:
     assert parse_lsn(None) == -1
     assert format_lsn(-1) is None
     assert MAX_BACKOFF_S >= 1
+
+
+def test_a_write_whose_position_is_lost_pins_its_user_to_the_primary(
+    cluster: tuple[PgServer, Replica, str],
+) -> None:
+    primary, replica, name = cluster
+    engine = sa.create_engine(primary.url(name))
+    replica_engine = sa.create_engine(replica.url(name))
+    now = [1000.0]
+    router = ReplicaRouter(engine, [replica_engine], max_lag_s=5.0, clock=lambda: now[0])
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            connection.commit()
+            primary.execute("SELECT pg_terminate_backend(%s)", [pid], database=name)
+            router.note_write(connection, ["zed"])  # the position cannot be read: no error
+        assert router.needed_lsn("zed") > parse_lsn("FFFFFFFF/FFFFFFFF")  # primary only
+        assert router.needed_lsn("someone else") == -1
+        now[0] += 6.0  # longer than max_lag_s: replicas may serve zed again
+        assert router.needed_lsn("zed") == -1
+    finally:
+        engine.dispose()
+        replica_engine.dispose()

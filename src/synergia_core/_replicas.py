@@ -28,7 +28,10 @@ The map of users to positions is bounded (:data:`MAX_TRACKED_USERS`, least
 recently written first out): the position of a user pushed out raises a
 floor that every read must then reach, so dropping an entry never breaks
 read-your-writes, it only sends more reads to the primary. Entries every
-replica has replayed are dropped as reads pass by.
+replica has replayed are dropped as reads pass by. If the position cannot
+be read after a write (the primary's connection lost right after the commit),
+the write still succeeds, and that user's reads go to the primary for
+``max_replica_lag`` seconds instead.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ _STATUS_SQL = (
     " ELSE 0 END"
 )
 _CURRENT_LSN_SQL = "SELECT pg_current_wal_lsn()"
+_PRIMARY_ONLY = 1 << 64  # beyond any WAL position: no replica qualifies
 _AUTOCOMMIT: dict[str, object] = {"isolation_level": "AUTOCOMMIT"}
 
 
@@ -182,6 +186,7 @@ class ReplicaRouter:
         self._clock = clock
         self._lock = threading.Lock()
         self._written: OrderedDict[str | None, int] = OrderedDict()
+        self._unknown: OrderedDict[str | None, float] = OrderedDict()
         self._floor = -1
         self._next = 0
 
@@ -217,9 +222,22 @@ class ReplicaRouter:
     def note_write(self, connection: Connection, users: Iterable[str | None]) -> None:
         """Remember the primary's WAL position (read on ``connection``, after
         the commit) as the last write of each of ``users``."""
-        if not connection.in_transaction():  # else already in autocommit (see unit_of_work)
-            connection.execution_options(**_AUTOCOMMIT)
-        lsn = parse_lsn(connection.exec_driver_sql(_CURRENT_LSN_SQL).scalar())
+        try:
+            if not connection.in_transaction():  # else already in autocommit (see unit_of_work)
+                connection.execution_options(**_AUTOCOMMIT)
+            lsn = parse_lsn(connection.exec_driver_sql(_CURRENT_LSN_SQL).scalar())
+        except sa_exc.DBAPIError as exc:
+            # The write is committed: report it done, and send these users'
+            # reads to the primary for as long as a usable replica may lag.
+            logger.warning("could not read the WAL position after a write: %s", exc)
+            with self._lock:
+                deadline = self._clock() + self._max_lag_s
+                for user in users:
+                    self._unknown.pop(user, None)
+                    self._unknown[user] = deadline
+                while len(self._unknown) > self._max_tracked:
+                    self._unknown.popitem(last=False)
+            return
         with self._lock:
             for user in users:
                 previous = self._written.pop(user, -1)
@@ -231,6 +249,12 @@ class ReplicaRouter:
     def needed_lsn(self, user_id: str | None) -> int:
         """The WAL position a replica must have replayed to serve ``user_id``."""
         with self._lock:
+            if self._unknown:
+                deadline = self._unknown.get(user_id)
+                if deadline is not None:
+                    if deadline > self._clock():
+                        return _PRIMARY_ONLY
+                    del self._unknown[user_id]
             lsn = self._written.get(user_id)
             if lsn is None:
                 return self._floor
