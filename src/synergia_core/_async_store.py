@@ -258,7 +258,8 @@ class AsyncSynergia:
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
         InvalidInputError: The URL cannot be parsed or names an unknown
-            database, or an argument is of the wrong type.
+            database, or an argument is of the wrong type (or ``replicas`` are
+            given for a database other than PostgreSQL).
         ImportError: The URL's driver is not installed (the message names the extra).
     """
 
