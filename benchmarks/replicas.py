@@ -14,9 +14,10 @@ for ``--users`` users, then measures:
 1. Throughput: ``--threads`` threads reading the newest page (``messages.list``)
    of the users' chats for ``--seconds``, through ``Synergia(primary)`` and
    through ``Synergia(primary, replicas=[replica])``.
-2. Per-read latency in one thread: primary only, and routed to the replica
-   (the same server-side work on the same machine: the difference is the
-   routing, including its replay-position checks, one per 0.25 s).
+2. Per-read latency and client CPU in one thread: primary only, and routed
+   to the replica (the same server-side work on the same machine: the
+   difference is the routing, including its replay-position checks, one per
+   0.25 s; CPU time leaves the waiting out, so it is steadier).
 3. The routing decision alone (the per-user map lookup), with a full map.
 4. Per-write latency: an append without and with replicas (the write's WAL
    position is read after the commit: one more round trip).
@@ -49,6 +50,15 @@ def _per_call(function: Callable[[], object], calls: int) -> float:
     for _ in range(calls):
         function()
     return (time.perf_counter() - started) / calls
+
+
+def _cpu_per_call(function: Callable[[], object], calls: int) -> float:
+    """Client CPU seconds per call (the waiting on servers left out: steadier
+    than wall time on a loaded machine)."""
+    started = time.process_time()
+    for _ in range(calls):
+        function()
+    return (time.process_time() - started) / calls
 
 
 def _throughput(
@@ -135,6 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'primary only':>20}: {plain * 1e6:8.1f} us")
             print(f"{'routed to replica':>20}: {via * 1e6:8.1f} us")
             print(f"{'routing':>20}: {(via - plain) * 1e6:+8.1f} us per read")
+            cpu = [
+                (_cpu_per_call(read(single), args.calls), _cpu_per_call(read(routed), args.calls))
+                for _ in range(3)
+            ]
+            cpu_plain = statistics.median(c[0] for c in cpu)
+            cpu_via = statistics.median(c[1] for c in cpu)
+            print("## one thread, client CPU per read (median of 3 rounds)")
+            print(f"{'primary only':>20}: {cpu_plain * 1e6:8.1f} us")
+            print(f"{'routed to replica':>20}: {cpu_via * 1e6:8.1f} us")
+            print(f"{'routing':>20}: {(cpu_via - cpu_plain) * 1e6:+8.1f} us per read")
 
             router = ReplicaRouter(routed.engine, [])
             with routed.engine.connect() as connection:
