@@ -18,6 +18,7 @@ from typing import Protocol
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
@@ -30,6 +31,7 @@ from tests.pgserver import (  # noqa: F401 (fixtures: private servers for any te
     private_pgbouncer,
     private_replication,
 )
+from tests.statements import unscoped_statements
 
 PG_ADMIN_URL = os.environ.get(
     "SYNERGIA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -133,7 +135,12 @@ def _migrated_templates(
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, _migrated_templates: dict[str, str]) -> str:
     """The URL of a migrated database holding no rows."""
-    template = _migrated_templates[backend]
+    return empty_database(backend, tmp_path, _migrated_templates)
+
+
+def empty_database(backend: str, tmp_path: Path, templates: dict[str, str]) -> str:
+    """A copy of the SQLite template, or the PostgreSQL template emptied: its URL."""
+    template = templates[backend]
     if backend == "sqlite":
         target = tmp_path / "test.db"
         source = make_url(template).database
@@ -160,17 +167,40 @@ class FacadeFactory(Protocol):
 
 
 @pytest.fixture
-def facade(db_url: str, mode: str) -> Iterator[FacadeFactory]:
-    """Opens facades (of the test's mode) on the test's database; closes them after."""
+def facade_url(db_url: str) -> str:
+    """The URL the ``facade`` fixture opens (the contract suite adds a driver
+    option behind PgBouncer)."""
+    return db_url
+
+
+@pytest.fixture
+def facade(facade_url: str, mode: str) -> Iterator[FacadeFactory]:
+    """Opens facades (of the test's mode) on the test's database; closes them after.
+
+    Every SQL statement they issue is recorded, and each one touching a
+    per-user table must be scoped by ``user_id`` (:mod:`tests.statements`:
+    the schema stays ready to be distributed by user), or the test fails.
+    """
     opened: list[Synergia] = []
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
 
     def open_one(config: ServiceConfig | None = None) -> Synergia:
-        opened.append(open_facade(mode, db_url, config))
-        return opened[-1]
+        sy = open_facade(mode, facade_url, config)
+        event.listen(sy.engine, "before_cursor_execute", record)
+        opened.append(sy)
+        return sy
 
     yield open_one
     for item in opened:
+        event.remove(item.engine, "before_cursor_execute", record)
         item.close()
+    unscoped = unscoped_statements(statements)
+    assert not unscoped, "statements on per-user tables not scoped by user_id:\n" + "\n\n".join(
+        unscoped
+    )
 
 
 @pytest.fixture

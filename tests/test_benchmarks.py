@@ -55,6 +55,16 @@ def test_benchmark_harness_runs(backend: str, capsys: pytest.CaptureFixture[str]
     assert "targets: " in out
 
 
+@pytest.mark.slow
+def test_replicas_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/replicas.py runs (tiny sizes) on its private primary and replica."""
+    replicas = _load("replicas.py")
+    assert replicas.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    for line in ("primary only", "primary + replica", "routing", "map lookup", "with replicas"):
+        assert line in out, line
+
+
 def test_hotspots_profiles_a_workload(capsys: pytest.CaptureFixture[str]) -> None:
     hotspots = _load("hotspots.py")
     for workload in ("newest", "async-append"):

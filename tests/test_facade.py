@@ -225,3 +225,29 @@ def test_a_missing_driver_names_what_to_install() -> None:
     assert result.returncode == 0, result.stderr
     assert "not installed" in result.stdout
     assert "pip install 'synergia-core[postgres]'" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("value", "expected"), [("none", None), ("0", 0), ("7", 7)])
+def test_prepare_threshold_in_the_url_reaches_psycopg(
+    value: str, expected: int | None, db_url: str
+) -> None:
+    """``?prepare_threshold=`` (for PgBouncer) becomes psycopg's setting."""
+    from synergia_core.db import create_engine
+
+    engine = create_engine(f"{db_url}?prepare_threshold={value}")
+    try:
+        with engine.connect() as connection:
+            assert connection.connection.driver_connection.prepare_threshold == expected  # type: ignore[union-attr]
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_bad_prepare_threshold_is_invalid_input() -> None:
+    from synergia_core import InvalidInputError
+    from synergia_core.db import create_engine
+
+    with pytest.raises(InvalidInputError) as caught:
+        create_engine("postgresql://u@localhost/db?prepare_threshold=often")
+    assert caught.value.field == "url"

@@ -53,6 +53,7 @@ EXPECTED = [
     "PriceTier",
     "RawPart",
     "ReasoningPart",
+    "ReplicaHealth",
     "Role",
     "SchemaOutOfDateError",
     "ServiceConfig",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -14,9 +14,17 @@ from typing import TypeVar
 from sqlalchemy.engine import URL, Connection, Engine, Transaction
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import greenlet_spawn
 
 from synergia_core import _migration
 from synergia_core._facade import check_arguments, health_report, must_migrate, probe
+from synergia_core._replicas import (
+    DEFAULT_MAX_REPLICA_LAG_S,
+    REPLICA_CONNECT_TIMEOUT_S,
+    ReplicaRouter,
+    check_replica_arguments,
+    recording_scope,
+)
 from synergia_core._translate import checked_out, checked_out_async, translate_errors
 from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
 from synergia_core.schemas import Health
@@ -79,6 +87,22 @@ class _PerCall:
                     return work(connection_scope(sync_connection))
 
                 return await connection.run_sync(run)
+
+
+class _Routed:
+    """Runner of a facade with read replicas: the router's scope, in
+    SQLAlchemy's greenlet bridge (the scope checks out a connection of the
+    server it routes to when the work opens it, so the choice can depend on
+    whether the work writes and for whom)."""
+
+    def __init__(self, owner: AsyncSynergia, router: ReplicaRouter) -> None:
+        self._owner = owner
+        self._router = router
+
+    async def __call__(self, work: Callable[[Scope], T]) -> T:
+        await self._owner.ensure_schema()
+        result: T = await greenlet_spawn(work, self._router.scope)
+        return result
 
 
 class _Threaded:
@@ -225,11 +249,17 @@ class AsyncSynergia:
         auto_migrate: Upgrade the schema on first use instead of raising.
         echo: Log every SQL statement.
         config: Clock and limits shared by the services.
+        replicas: URLs of PostgreSQL streaming replicas: reads go to them,
+            writes and transactions to the primary, each user's reads see
+            their own writes (see :class:`~synergia_core.Synergia` and
+            ``docs/scaling.md``).
+        max_replica_lag: Seconds a replica may lag behind before reads skip it.
 
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
         InvalidInputError: The URL cannot be parsed or names an unknown
-            database, or an argument is of the wrong type.
+            database, or an argument is of the wrong type (or ``replicas`` are
+            given for a database other than PostgreSQL).
         ImportError: The URL's driver is not installed (the message names the extra).
     """
 
@@ -241,6 +271,8 @@ class AsyncSynergia:
         auto_migrate: bool = False,
         echo: bool = False,
         config: ServiceConfig | None = None,
+        replicas: Sequence[str | URL] = (),
+        max_replica_lag: float = DEFAULT_MAX_REPLICA_LAG_S,
     ) -> None:
         check_arguments(
             url, engine, AsyncEngine, {"auto_migrate": auto_migrate, "echo": echo}, config
@@ -257,6 +289,21 @@ class AsyncSynergia:
                 self._async_engine = create_async_engine(url, echo=echo)
             assert self._async_engine is not None
             runner = _PerCall(self, self._async_engine)
+        self._router: ReplicaRouter | None = None
+        self._replica_engines: list[AsyncEngine] = []
+        if replicas or max_replica_lag != DEFAULT_MAX_REPLICA_LAG_S:
+            check_replica_arguments(self.sync_engine, replicas, max_replica_lag)
+        if replicas:
+            timeout = {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S}
+            self._replica_engines = [
+                create_async_engine(item, echo=echo, connect_args=timeout) for item in replicas
+            ]
+            self._router = ReplicaRouter(
+                self.sync_engine,
+                [item.sync_engine for item in self._replica_engines],
+                max_lag_s=max_replica_lag,
+            )
+            runner = _Routed(self, self._router)
         self._auto_migrate = auto_migrate
         self._schema_ready = asyncio.Event()
         self._schema_lock = asyncio.Lock()
@@ -373,12 +420,38 @@ class AsyncSynergia:
                 yield tx
             return
         assert self._async_engine is not None
+        if self._router is not None:
+            async with self._routed_transaction(self._router, self._async_engine) as tx:
+                yield tx
+            return
         with translate_errors():
             async with (
                 checked_out_async(self._async_engine) as connection,
                 connection.begin(),
             ):
                 yield AsyncTransaction(bind_runner(connection), self._config)
+
+    @asynccontextmanager
+    async def _routed_transaction(
+        self, router: ReplicaRouter, engine: AsyncEngine
+    ) -> AsyncIterator[AsyncTransaction]:
+        """A block on the primary; the users it wrote for are remembered
+        (after the commit) so that their reads see it."""
+        writers: set[str | None] = set()
+
+        class _Recording:
+            async def __call__(self, work: Callable[[Scope], T]) -> T:
+                def run(sync_connection: Connection) -> T:
+                    return work(recording_scope(bind_scope(sync_connection), writers))
+
+                return await connection.run_sync(run)
+
+        with translate_errors():
+            async with checked_out_async(engine) as connection:
+                async with connection.begin():
+                    yield AsyncTransaction(_Recording(), self._config)
+                if writers:
+                    await connection.run_sync(lambda sync: router.note_write(sync, writers))
 
     @asynccontextmanager
     async def _threaded_transaction(self, threaded: _Threaded) -> AsyncIterator[AsyncTransaction]:
@@ -438,7 +511,11 @@ class AsyncSynergia:
             probed = await self._on_connection(probe, begin=False)
         except Exception as exc:  # health reports every failure instead of raising
             failure = exc
-        return health_report(self.sync_engine.dialect.name, self._started, probed, failure)
+        report = health_report(self.sync_engine.dialect.name, self._started, probed, failure)
+        if self._router is not None:
+            replicas = await greenlet_spawn(self._router.health)
+            report = report.model_copy(update={"replicas": replicas})
+        return report
 
     async def close(self) -> None:
         """Release the connection pool (a host's own engine is left alone)."""
@@ -447,6 +524,8 @@ class AsyncSynergia:
             self._threaded.engine.dispose()
         elif self._owns_engine and self._async_engine is not None:
             await self._async_engine.dispose()
+        for replica in self._replica_engines:
+            await replica.dispose()
 
     async def __aenter__(self) -> AsyncSynergia:
         return self

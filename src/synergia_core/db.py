@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_URL",
+    "PREPARE_THRESHOLD",
     "SUPPORTED_DRIVERS",
     "URL_ENV_VAR",
     "create_async_engine",
@@ -192,6 +193,7 @@ def create_async_engine(
             )
         configure_sqlite_engine(engine.sync_engine, memory=memory)
     else:
+        resolved = _driver_options(resolved, kwargs)
         with _engine_errors(resolved):
             engine = sa_create_async_engine(resolved, echo=echo, **kwargs)
         if resolved.get_backend_name() == "postgresql":
@@ -223,12 +225,47 @@ def create_engine(url: str | URL | None = None, *, echo: bool = False, **kwargs:
             engine = sa.create_engine(resolved, echo=echo, connect_args=connect_args, **kwargs)
         configure_sqlite_engine(engine, memory=_is_memory(resolved))
     else:
+        resolved = _driver_options(resolved, kwargs)
         with _engine_errors(resolved):
             engine = sa.create_engine(resolved, echo=echo, **kwargs)
         if backend == "postgresql":
             configure_postgresql_engine(engine)
     logger.debug("created %s engine for %s", backend, resolved.render_as_string(hide_password=True))
     return engine
+
+
+PREPARE_THRESHOLD = "prepare_threshold"
+"""URL query parameter of PostgreSQL URLs: psycopg's ``prepare_threshold``,
+how many times a statement runs before psycopg prepares it on the server;
+``none`` never does (needed behind PgBouncer in transaction pooling mode,
+whose server connections change from one transaction to the next)."""
+
+
+def _driver_options(url: URL, kwargs: dict[str, Any]) -> URL:
+    """Move the :data:`PREPARE_THRESHOLD` query parameter of a PostgreSQL
+    ``url`` into the driver's connect arguments (psycopg takes it as a
+    keyword, not as a connection-string option).
+
+    Raises:
+        InvalidInputError: Its value is neither ``none`` nor a whole number.
+    """
+    if url.get_backend_name() != "postgresql" or PREPARE_THRESHOLD not in url.query:
+        return url
+    raw = url.query[PREPARE_THRESHOLD]
+    text = (raw[-1] if isinstance(raw, tuple) else raw).strip().lower()
+    threshold: int | None
+    if text in ("", "none", "null"):
+        threshold = None
+    elif text.isdigit():
+        threshold = int(text)
+    else:
+        raise InvalidInputError(
+            f"{PREPARE_THRESHOLD} must be 'none' or a whole number, not {text!r}", field="url"
+        )
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault(PREPARE_THRESHOLD, threshold)
+    kwargs["connect_args"] = connect_args
+    return url.difference_update_query([PREPARE_THRESHOLD])
 
 
 @contextmanager

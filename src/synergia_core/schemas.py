@@ -72,6 +72,7 @@ __all__ = [
     "Page",
     "Period",
     "PriceTier",
+    "ReplicaHealth",
     "Role",
     "SyncReport",
     "ToolCall",
@@ -443,11 +444,32 @@ class BudgetStatus(BaseModel):
 # ---------------------------------------------------------------------------- health
 
 
+class ReplicaHealth(BaseModel):
+    """The state of one read replica, as :meth:`Synergia.health` reports it.
+
+    ``status`` is ``"healthy"`` when the replica answers and lags by at most
+    ``max_replica_lag``, ``"lagging"`` when it answers but lags more (reads
+    skip it), ``"unavailable"`` when it cannot be reached (reads skip it and
+    retry it after a backoff); ``error`` then says why.
+    """
+
+    model_config = _OUTPUT
+
+    url: str
+    status: Literal["healthy", "lagging", "unavailable"]
+    lag_s: float | None = None
+    replay_lsn: str | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
 class Health(BaseModel):
     """The state of the library and its database, as :meth:`Synergia.health` reports it.
 
     ``status`` is ``"unhealthy"`` when the database cannot be reached or its
     schema is not at the revision this package expects; ``error`` then says why.
+    ``replicas`` lists the read replicas (empty without any); their state does
+    not change ``status``, which is the primary's.
     """
 
     model_config = _OUTPUT
@@ -461,3 +483,4 @@ class Health(BaseModel):
     uptime_s: float
     timestamp: dt.datetime
     error: str | None = None
+    replicas: list[ReplicaHealth] = Field(default_factory=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -13,6 +13,13 @@ from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
 from synergia_core._facade import check_arguments, health_report, must_migrate, probe
+from synergia_core._replicas import (
+    DEFAULT_MAX_REPLICA_LAG_S,
+    REPLICA_CONNECT_TIMEOUT_S,
+    ReplicaRouter,
+    check_replica_arguments,
+    recording_scope,
+)
 from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
@@ -74,6 +81,11 @@ class Synergia:
         auto_migrate: Upgrade the schema on first use instead of raising.
         echo: Log every SQL statement.
         config: Clock and limits shared by the services (the defaults when omitted).
+        replicas: URLs of PostgreSQL streaming replicas of the database:
+            reads go to them, writes and :meth:`transaction` blocks to the
+            primary, and each user's reads see their own writes (see
+            ``docs/scaling.md``). Empty: everything on the one database.
+        max_replica_lag: Seconds a replica may lag behind before reads skip it.
 
     Attributes:
         models: The model catalog (:class:`~synergia_core.services.ModelService`).
@@ -88,7 +100,8 @@ class Synergia:
     Raises:
         ValueError: Both ``url`` and ``engine`` were given.
         InvalidInputError: The URL cannot be parsed or names an unknown
-            database, or an argument is of the wrong type.
+            database, or an argument is of the wrong type (or ``replicas`` are
+            given for a database other than PostgreSQL).
         ImportError: The URL's driver is not installed (the message names the extra).
     """
 
@@ -100,20 +113,34 @@ class Synergia:
         auto_migrate: bool = False,
         echo: bool = False,
         config: ServiceConfig | None = None,
+        replicas: Sequence[str | URL] = (),
+        max_replica_lag: float = DEFAULT_MAX_REPLICA_LAG_S,
     ) -> None:
         check_arguments(url, engine, Engine, {"auto_migrate": auto_migrate, "echo": echo}, config)
         self._owns_engine = engine is None
         self._engine = engine if engine is not None else create_engine(url, echo=echo)
+        self._router: ReplicaRouter | None = None
+        scope: Scope = self._call_scope
+        if replicas or max_replica_lag != DEFAULT_MAX_REPLICA_LAG_S:
+            check_replica_arguments(self._engine, replicas, max_replica_lag)
+        if replicas:
+            timeout = {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S}
+            self._router = ReplicaRouter(
+                self._engine,
+                [create_engine(item, echo=echo, connect_args=timeout) for item in replicas],
+                max_lag_s=max_replica_lag,
+            )
+            scope = self._routed_scope
         self._auto_migrate = auto_migrate
         self._schema_ready = threading.Event()
         self._schema_lock = threading.Lock()
         self._started = time.monotonic()
         self._config = config if config is not None else ServiceConfig()
-        self.models = ModelService(self._call_scope, self._config)
-        self.chats = ChatService(self._call_scope, self._config)
-        self.messages = MessageService(self._call_scope, self._config)
-        self.usage = UsageService(self._call_scope, self._config)
-        self.budgets = BudgetService(self._call_scope, self._config)
+        self.models = ModelService(scope, self._config)
+        self.chats = ChatService(scope, self._config)
+        self.messages = MessageService(scope, self._config)
+        self.usage = UsageService(scope, self._config)
+        self.budgets = BudgetService(scope, self._config)
 
     @property
     def engine(self) -> Engine:
@@ -157,7 +184,9 @@ class Synergia:
             self._schema_ready.set()
 
     @contextmanager
-    def _call_scope(self, *, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+    def _call_scope(
+        self, *, write: bool, atomic: bool = False, user_id: str | None = None
+    ) -> Iterator[Repositories]:
         # One call, one pooled connection, one unit of work: no transaction
         # at all for reads and single-statement writes (see unit_of_work).
         if not self._schema_ready.is_set():
@@ -167,6 +196,17 @@ class Synergia:
             checked_out(self._engine) as connection,
             unit_of_work(connection, write=write, atomic=atomic) as repos,
         ):
+            yield repos
+
+    @contextmanager
+    def _routed_scope(
+        self, *, write: bool, atomic: bool = False, user_id: str | None = None
+    ) -> Iterator[Repositories]:
+        # With replicas: the router picks the server (see _replicas).
+        if not self._schema_ready.is_set():
+            self.ensure_schema()
+        assert self._router is not None
+        with self._router.scope(write=write, atomic=atomic, user_id=user_id) as repos:
             yield repos
 
     @contextmanager
@@ -180,6 +220,8 @@ class Synergia:
                 tx.messages.add(chat.id, MessageCreate(role="user", content="hi"), user_id="bob")
 
         Commits when the block ends; rolls back, writing nothing, if it raises.
+        With replicas, the block runs on the primary, and the users it wrote
+        for read from the primary until a replica has replayed it.
 
         Raises:
             SchemaOutOfDateError: The schema is not at head.
@@ -187,8 +229,16 @@ class Synergia:
                 commit failed.
         """
         self.ensure_schema()
-        with translate_errors(), checked_out(self._engine) as connection, connection.begin():
-            yield Transaction(bind_scope(connection), self._config)
+        if self._router is None:
+            with translate_errors(), checked_out(self._engine) as connection, connection.begin():
+                yield Transaction(bind_scope(connection), self._config)
+            return
+        writers: set[str | None] = set()
+        with translate_errors(), checked_out(self._engine) as connection:
+            with connection.begin():
+                yield Transaction(recording_scope(bind_scope(connection), writers), self._config)
+            if writers:
+                self._router.note_write(connection, writers)
 
     # ------------------------------------------------------------------ health
 
@@ -198,7 +248,8 @@ class Synergia:
         Returns:
             A :class:`~synergia_core.schemas.Health`: ``"healthy"`` when the
             database answers and its schema is at head, else ``"unhealthy"``
-            with ``error`` saying why.
+            with ``error`` saying why; ``replicas`` reports each replica and
+            its lag (checked now).
         """
         probed: tuple[str | None, float] | None = None
         failure: BaseException | None = None
@@ -207,7 +258,10 @@ class Synergia:
                 probed = probe(connection)
         except Exception as exc:  # health reports every failure instead of raising
             failure = exc
-        return health_report(self._engine.dialect.name, self._started, probed, failure)
+        report = health_report(self._engine.dialect.name, self._started, probed, failure)
+        if self._router is not None:
+            report = report.model_copy(update={"replicas": self._router.health()})
+        return report
 
     # --------------------------------------------------------------- lifecycle
 
@@ -215,6 +269,8 @@ class Synergia:
         """Release the connection pool (a host's own engine is left alone)."""
         if self._owns_engine:
             self._engine.dispose()
+        if self._router is not None:
+            self._router.dispose()
 
     def __enter__(self) -> Synergia:
         return self

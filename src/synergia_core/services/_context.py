@@ -124,11 +124,13 @@ class Scope(Protocol):
     without one: each statement is then atomic on its own, and the call
     costs one round trip instead of three. Whether the scope commits is its
     own business: the facade's scopes commit when the block ends, a host
-    session's never do.
+    session's never do. ``user_id`` names the user the work is for (``None``
+    for the model catalog and reports across users): a facade with read
+    replicas routes by it, to keep each user's reads after their writes.
     """
 
     def __call__(
-        self, *, write: bool, atomic: bool = False
+        self, *, write: bool, atomic: bool = False, user_id: str | None = None
     ) -> AbstractContextManager[Repositories]:
         """Open the unit of work."""
         ...
@@ -138,7 +140,9 @@ def bind_scope(bind: Connection | Session) -> Scope:
     """A scope running on a connection or session the caller owns (never commits)."""
 
     @contextmanager
-    def scope(*, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+    def scope(
+        *, write: bool, atomic: bool = False, user_id: str | None = None
+    ) -> Iterator[Repositories]:
         with translate_errors():
             yield SqlRepositories(bind)
 
@@ -188,7 +192,9 @@ def connection_scope(connection: Connection) -> Scope:
     :func:`unit_of_work` does, translating driver errors."""
 
     @contextmanager
-    def scope(*, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+    def scope(
+        *, write: bool, atomic: bool = False, user_id: str | None = None
+    ) -> Iterator[Repositories]:
         with translate_errors(), unit_of_work(connection, write=write, atomic=atomic) as repos:
             yield repos
 

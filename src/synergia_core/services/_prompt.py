@@ -250,7 +250,7 @@ class PromptMethods(Service):
             )
         provider = get_format(format)
         counter = self._config.token_counter
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             chat = repos.chats.get(chat_uuid, user_id=user_id)
             if chat is None:
                 raise ChatNotFound(chat_uuid)

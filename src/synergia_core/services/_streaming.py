@@ -124,7 +124,7 @@ class StreamingMethods(Service):
         parent_uuid = optional_uuid(parent_id, "parent_id")
         check_user_id(user_id)
         now = self._config.now()
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             if model_uuid is None:
                 chat = repos.chats.get(chat_uuid, user_id=user_id)
                 if chat is None:
@@ -187,7 +187,7 @@ class StreamingMethods(Service):
         limit = self._config.max_content_chars
         check_str(text, "chunk", max_chars=limit)
         check_str(reasoning, "chunk", max_chars=limit)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             appended = repos.messages.append_content(
                 message_id,
                 user_id=user_id,
@@ -292,7 +292,7 @@ class StreamingMethods(Service):
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
         checked = check_usage(usage)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             message = repos.messages.streaming_for_update(message_id, user_id=user_id)
             if message is None:
                 self._streaming(repos, message_id, user_id)  # raises the right error

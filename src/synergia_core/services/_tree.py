@@ -76,7 +76,7 @@ class TreeMethods(Service):
         check_user_id(user_id)
         if limit is not None:
             check_limit(limit)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             path = repos.messages.thread(chat_uuid, user_id=user_id, leaf_id=leaf_uuid, limit=limit)
             if path:
                 return path
@@ -95,7 +95,7 @@ class TreeMethods(Service):
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             found = repos.messages.siblings(message_id, user_id=user_id)
         if not found:
             raise MessageNotFound(message_id)
@@ -124,7 +124,7 @@ class TreeMethods(Service):
         check_user_id(user_id)
         check_str(content, "content")
         now = self._config.now()
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             original = repos.messages.get(message_id, user_id=user_id)
             if original is None:
                 raise MessageNotFound(message_id)
@@ -177,7 +177,7 @@ class TreeMethods(Service):
         chosen = optional_uuid(model_id, "model_id")
         check_user_id(user_id)
         now = self._config.now()
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             original = repos.messages.get(message_id, user_id=user_id)
             if original is None:
                 raise MessageNotFound(message_id)
@@ -223,7 +223,7 @@ class TreeMethods(Service):
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             chat_id = repos.messages.locate(message_id, user_id=user_id)
             leaf = repos.messages.newest_descendant(message_id, user_id=user_id)
             if chat_id is None or leaf is None:
@@ -249,7 +249,7 @@ class TreeMethods(Service):
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             removed = repos.messages.delete_branch(
                 message_id, user_id=user_id, now=self._config.now()
             )
@@ -265,6 +265,6 @@ class TreeMethods(Service):
         """
         chat_uuid = to_uuid(chat_id, "chat_id")
         check_user_id(user_id)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             if not repos.messages.clear(chat_uuid, user_id=user_id, now=self._config.now()):
                 raise ChatNotFound(chat_uuid)

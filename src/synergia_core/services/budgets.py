@@ -46,20 +46,20 @@ class BudgetService(Service):
         """
         check_user_id(user_id)
         rule = _rule(limit, period)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             return repos.budgets.set(user_id, rule.limit, rule.period, self._config.now())
 
     def get(self, user_id: str) -> Budget | None:
         """The user's own budget (``None``: none; the default may still apply)."""
         check_user_id(user_id)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             return repos.budgets.get(user_id)
 
     def delete(self, user_id: str) -> None:
         """Remove the user's budget (nothing happens when there is none).
         What the user spent stays recorded."""
         check_user_id(user_id)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             repos.budgets.delete(user_id)
 
     def status(self, user_id: str) -> BudgetStatus:
@@ -73,7 +73,7 @@ class BudgetService(Service):
         """
         check_user_id(user_id)
         now = self._config.now()
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             rule = rule_for(repos, user_id, self._config)
             period = "total" if rule is None else rule.period
             start, end = period_bounds(period, now)

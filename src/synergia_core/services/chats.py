@@ -88,7 +88,7 @@ class ChatService(Service):
             self._config,
         )
         chat = NewChat(id=uuid7(), user_id=user_id, created_at=self._config.now(), **values)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             if chat.model_id is not None:
                 usable_model(repos, chat.model_id)
             return repos.chats.insert(chat)
@@ -101,7 +101,7 @@ class ChatService(Service):
         """
         chat_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             chat = repos.chats.get(chat_id, user_id=user_id)
         if chat is None:
             raise ChatNotFound(chat_id)
@@ -141,7 +141,7 @@ class ChatService(Service):
         bound = (user_id, include_archived, pinned)
         secret = self._config.cursor_secret
         after = None if cursor is None else _decode_chat_cursor(cursor, bound, secret)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             items = repos.chats.list(
                 user_id=user_id,
                 limit=limit + 1,
@@ -186,7 +186,7 @@ class ChatService(Service):
         check_user_id(user_id)
         data = as_schema(data, ChatUpdate, "data")
         values = _checked(fields_given(data, "data"), self._config)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             if values.get("model_id") is not None:
                 usable_model(repos, values["model_id"])
             chat = repos.chats.update(
@@ -204,7 +204,7 @@ class ChatService(Service):
         """
         chat_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             deleted = repos.chats.set_deleted(
                 chat_id, user_id=user_id, deleted=True, now=self._config.now()
             )
@@ -219,7 +219,7 @@ class ChatService(Service):
         """
         chat_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             chat = repos.chats.set_deleted(
                 chat_id, user_id=user_id, deleted=False, now=self._config.now()
             )
@@ -239,7 +239,7 @@ class ChatService(Service):
         """
         chat_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=True, atomic=True) as repos:
+        with self._scope(write=True, atomic=True, user_id=user_id) as repos:
             if not repos.chats.purge(chat_id, user_id=user_id):
                 raise ChatNotFound(chat_id)
 

@@ -72,7 +72,7 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         # A message with a model is checked against the user's budget (read
         # with the model's pricing) and its cost added to the spend by the
         # append's own statement.
-        with self._scope(write=True) as repos:
+        with self._scope(write=True, user_id=user_id) as repos:
             cost = Decimal(0)
             rule = None
             if data.model_id is not None:
@@ -109,7 +109,7 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         """
         message_id = to_uuid(id, "id")
         check_user_id(user_id)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             message = repos.messages.get(message_id, user_id=user_id)
         if message is None:
             raise MessageNotFound(message_id)
@@ -139,7 +139,7 @@ class MessageService(TreeMethods, RecordingMethods, PromptMethods):
         bound = (user_id, str(chat_uuid))
         secret = self._config.cursor_secret
         before_seq = None if cursor is None else _decode_cursor(cursor, bound, secret)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             newest = repos.messages.newest(
                 chat_uuid, user_id=user_id, limit=limit + 1, before_seq=before_seq
             )

@@ -53,7 +53,7 @@ class UsageService(Service):
             InvalidInputError: An id is not a UUID, or a time is naive.
         """
         where = self._filter(user_id, chat_id, model_id, since, until)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             return repos.usage.totals(where)
 
     def breakdown(
@@ -83,7 +83,7 @@ class UsageService(Service):
                 field="by",
             )
         where = self._filter(user_id, chat_id, model_id, since, until)
-        with self._scope(write=False) as repos:
+        with self._scope(write=False, user_id=user_id) as repos:
             return repos.usage.breakdown(by, where)
 
     @overload

@@ -68,6 +68,7 @@ def _siblings() -> sa.Select[Any]:
         .where(
             target.c.id == _ID,
             target.c.user_id == _USER,
+            messages.c.user_id == _USER,  # every per-user table scoped by user (sharding)
             target.c.deleted_at.is_(None),
             LIVE_MESSAGE,
             live_chat(target.c.chat_id, _USER),
