@@ -29,7 +29,9 @@ from synergia_core.errors import (
     ChatNotFound,
     ConcurrentUpdateError,
     ConflictError,
+    CorruptImportError,
     DatabaseUnavailableError,
+    ImportConflictError,
     InvalidInputError,
     InvalidStateError,
     MessageNotFound,
@@ -68,9 +70,11 @@ from synergia_core.schemas import (
     ModelUpdate,
     Page,
     PriceTier,
+    PurgeReport,
     Role,
     SyncReport,
     ToolCall,
+    TransferReport,
     Usage,
     UsageRow,
     UsageTotals,
@@ -81,7 +85,9 @@ from synergia_core.services import (
     MessageService,
     ModelService,
     ServiceConfig,
+    TransferService,
     UsageService,
+    UserService,
 )
 from synergia_core.store import Synergia, Transaction
 from synergia_core.tokens import TokenCounter
@@ -94,6 +100,7 @@ if TYPE_CHECKING:
         AsyncMessageService,
         AsyncModelService,
         AsyncUsageService,
+        AsyncUserService,
     )
 
 # A library adds no handler but this one: without it, a warning logged while
@@ -110,6 +117,7 @@ __all__ = [
     "AsyncSynergia",
     "AsyncTransaction",
     "AsyncUsageService",
+    "AsyncUserService",
     "Attachment",
     "Budget",
     "BudgetExceededError",
@@ -123,10 +131,12 @@ __all__ = [
     "ChatUpdate",
     "ConcurrentUpdateError",
     "ConflictError",
+    "CorruptImportError",
     "DatabaseUnavailableError",
     "FilePart",
     "Health",
     "ImagePart",
+    "ImportConflictError",
     "InvalidInputError",
     "InvalidStateError",
     "MessageCreate",
@@ -145,6 +155,7 @@ __all__ = [
     "Page",
     "Part",
     "PriceTier",
+    "PurgeReport",
     "RawPart",
     "ReasoningPart",
     "Role",
@@ -160,10 +171,13 @@ __all__ = [
     "ToolCallPart",
     "ToolResultPart",
     "Transaction",
+    "TransferReport",
+    "TransferService",
     "Usage",
     "UsageRow",
     "UsageService",
     "UsageTotals",
+    "UserService",
     "__version__",
     "current_revision",
     "downgrade",
@@ -182,6 +196,7 @@ _ASYNC = {
     "AsyncMessageService": "synergia_core.services._async",
     "AsyncModelService": "synergia_core.services._async",
     "AsyncUsageService": "synergia_core.services._async",
+    "AsyncUserService": "synergia_core.services._async",
 }
 
 

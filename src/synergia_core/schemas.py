@@ -73,7 +73,9 @@ __all__ = [
     "Period",
     "PriceTier",
     "Role",
+    "PurgeReport",
     "SyncReport",
+    "TransferReport",
     "ToolCall",
     "Usage",
     "UsageRow",
@@ -360,6 +362,29 @@ class SyncReport(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+class TransferReport(BaseModel):
+    """What an export or an import moved: chats, messages and catalog
+    entries (``skipped_chats``: chats an import found already there)."""
+
+    model_config = _OUTPUT
+
+    chats: int = 0
+    messages: int = 0
+    models: int = 0
+    skipped_chats: int = 0
+
+
+class PurgeReport(BaseModel):
+    """What :meth:`UserService.purge` erased: rows of each kind."""
+
+    model_config = _OUTPUT
+
+    chats: int = 0
+    messages: int = 0
+    budgets: int = 0
+    spend: int = 0
 
 
 # -------------------------------------------------------------------------- budgets

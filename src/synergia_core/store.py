@@ -5,18 +5,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import IO, Any
 
 from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
-from synergia_core._facade import check_arguments, health_report, must_migrate, probe
+from synergia_core._facade import (
+    begin_snapshot,
+    check_arguments,
+    health_report,
+    must_migrate,
+    probe,
+)
 from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
-from synergia_core.schemas import Health
+from synergia_core.repositories.sql import SqlRepositories
+from synergia_core.schemas import Health, TransferReport
 from synergia_core.services import (
     BudgetService,
     ChatService,
@@ -28,6 +36,8 @@ from synergia_core.services import (
     bind_scope,
 )
 from synergia_core.services._context import unit_of_work
+from synergia_core.services.transfer import ImportFormat, TransferService
+from synergia_core.services.users import UserService
 
 __all__ = ["Synergia", "Transaction"]
 
@@ -53,6 +63,8 @@ class Transaction:
         """Usage reports."""
         self.budgets = BudgetService(scope, config)
         """Budgets."""
+        self.users = UserService(scope, config)
+        """Users as a whole (erasure)."""
 
 
 class Synergia:
@@ -81,6 +93,7 @@ class Synergia:
         messages: Messages (:class:`~synergia_core.services.MessageService`).
         usage: Usage reports (:class:`~synergia_core.services.UsageService`).
         budgets: Spending limits (:class:`~synergia_core.services.BudgetService`).
+        users: Users as a whole: ``purge`` (:class:`~synergia_core.services.UserService`).
 
     Each call on these runs in a short transaction of its own; use
     :meth:`transaction` to group calls into one.
@@ -114,6 +127,9 @@ class Synergia:
         self.messages = MessageService(self._call_scope, self._config)
         self.usage = UsageService(self._call_scope, self._config)
         self.budgets = BudgetService(self._call_scope, self._config)
+        self.users = UserService(self._call_scope, self._config)
+        self._importer = TransferService(self._call_scope, self._config)
+        self._exporter = TransferService(self._snapshot_scope, self._config)
 
     @property
     def engine(self) -> Engine:
@@ -168,6 +184,54 @@ class Synergia:
             unit_of_work(connection, write=write, atomic=atomic) as repos,
         ):
             yield repos
+
+    @contextmanager
+    def _snapshot_scope(self, *, write: bool, atomic: bool = False) -> Iterator[SqlRepositories]:
+        # Exports read in one read-only snapshot: every page sees the same data.
+        self.ensure_schema()
+        with translate_errors(), checked_out(self._engine) as connection:
+            with begin_snapshot(connection):
+                yield SqlRepositories(connection)
+
+    # ---------------------------------------------------------------- transfer
+
+    def export_chats(
+        self, fp: IO[Any], *, user_id: str, progress: Callable[[int], object] | None = None
+    ) -> TransferReport:
+        """Write a user's chats, every branch, usage, costs and the catalog
+        entries they name to ``fp`` as ``synergia-chats`` JSON Lines, from one
+        snapshot of the database; see
+        :meth:`TransferService.export_chats <synergia_core.services.TransferService.export_chats>`
+        and ``docs/export.md``.
+
+        Raises:
+            InvalidInputError: ``user_id`` is invalid or ``fp`` cannot be written to.
+        """
+        return self._exporter.export_chats(fp, user_id=user_id, progress=progress)
+
+    def import_chats(
+        self,
+        fp: IO[Any],
+        *,
+        user_id: str | None = None,
+        keep_ids: bool = True,
+        format: ImportFormat = "synergia",
+        progress: Callable[[int], object] | None = None,
+    ) -> TransferReport:
+        """Read an export (``format="synergia"``) or a ChatGPT
+        ``conversations.json`` (``format="chatgpt"``, ``user_id`` required)
+        into the database; see
+        :meth:`TransferService.import_chats <synergia_core.services.TransferService.import_chats>`
+        and ``docs/export.md``.
+
+        Raises:
+            CorruptImportError: The input is not valid ``format``.
+            ImportConflictError: An id conflict with ``keep_ids=True``.
+            InvalidInputError: An invalid argument.
+        """
+        return self._importer.import_chats(
+            fp, user_id=user_id, keep_ids=keep_ids, format=format, progress=progress
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

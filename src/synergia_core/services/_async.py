@@ -49,6 +49,7 @@ from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
+from synergia_core.services.users import UserService
 
 __all__ = [
     "AsyncBudgetService",
@@ -57,6 +58,7 @@ __all__ = [
     "AsyncModelService",
     "AsyncService",
     "AsyncUsageService",
+    "AsyncUserService",
     "Runner",
     "awaitable",
     "bind_runner",
@@ -410,3 +412,10 @@ class AsyncBudgetService(AsyncService[BudgetService]):
     get = awaitable(BudgetService.get)
     delete = awaitable(BudgetService.delete)
     status = awaitable(BudgetService.status)
+
+
+class AsyncUserService(AsyncService[UserService]):
+    """:class:`~synergia_core.services.UserService`, awaited."""
+
+    _service = UserService
+    purge = awaitable(UserService.purge)
