@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -174,12 +174,15 @@ def test_export_writes_every_chat_branch_and_referenced_model(sy: Synergia) -> N
         "generator": items[0]["generator"],
     }
     kinds = [item.get("type") for item in items[1:]]
-    assert kinds.count("model") == 2 and kinds.count("chat") == 4 and kinds[-1] == "end"
+    assert kinds.count("model") == 2
+    assert kinds.count("chat") == 4
+    assert kinds[-1] == "end"
     chats = {item["id"]: item for item in items if item.get("type") == "chat"}
     assert set(chats) == {str(made[k].id) for k in ("chat", "archived", "gone", "empty")}
     assert chats[str(made["gone"].id)]["deleted_at"] is not None
     rome = chats[str(made["chat"].id)]
-    assert rome["messages"] == 7 and rome["is_pinned"] is True
+    assert rome["messages"] == 7
+    assert rome["is_pinned"] is True
     assert rome["current_message_id"] == str(made["call"].id) or rome["current_message_id"]
     messages = [item for item in items if item.get("type") == "message"]
     assert len(messages) == 7 + 2 + 1
@@ -273,9 +276,7 @@ def test_import_without_ids_copies_trees_and_current_leaves(sy: Synergia) -> Non
                 ids = {}
             if item.get("type") == "message":
                 ids[item["id"]] = item["seq"]
-                out.append(
-                    (item["seq"], item["content"], ids.get(item["parent_id"]), item["cost"])
-                )
+                out.append((item["seq"], item["content"], ids.get(item["parent_id"]), item["cost"]))
                 out.append((item["created_at"], item["deleted_at"], item["parts"]))
             elif item.get("type") == "chat":
                 out.append((item["title"], item["created_at"], item["message_count"]))
@@ -309,7 +310,11 @@ def test_a_message_id_taken_by_another_chat_is_a_conflict(sy: Synergia) -> None:
     position = items.index(chat)
     items[position + 2]["id"] = str(bob_message.id)
     chat["current_message_id"] = str(bob_message.id)
-    only = [items[0], *[i for i in items if i.get("type") == "model"], *items[position : position + 3]]
+    only = [
+        items[0],
+        *[i for i in items if i.get("type") == "model"],
+        *items[position : position + 3],
+    ]
     only.append({"type": "end", "chats": 1, "messages": 2, "models": 2})
     with pytest.raises(ImportConflictError) as caught:
         sy.import_chats(io.StringIO(lines(only)))
@@ -403,7 +408,8 @@ def test_a_failure_keeps_earlier_transactions_and_no_half_chat(
         sy.import_chats(io.StringIO(lines(items)), user_id="erin", keep_ids=False)
     titles = {c.title for c in sy.chats.list(user_id="erin", include_archived=True).items}
     done = {items[i]["title"] for i in chats if i < rome and items[i]["deleted_at"] is None}
-    assert titles == done and "Rome" not in titles
+    assert titles == done
+    assert "Rome" not in titles
 
 
 def test_import_refuses_bad_arguments(sy: Synergia) -> None:
@@ -441,13 +447,23 @@ def test_chatgpt_export_keeps_branches_current_node_and_content(sy: Synergia, gp
     assert report == TransferReport(chats=2, messages=14, models=0)
     chats = {c.title: c for c in sy.chats.list(user_id="carol", include_archived=True).items}
     rome, milan = chats["Rome trip"], chats["Milan news"]
-    assert rome.message_count == 9 and not rome.is_archived and milan.is_archived
+    assert rome.message_count == 9
+    assert not rome.is_archived
+    assert milan.is_archived
     assert rome.created_at == dt.datetime.fromtimestamp(1717000000, dt.timezone.utc)
     everything = sy.messages.list(rome.id, user_id="carol", limit=100).items
     assert all(m.role.value != "system" for m in everything)  # the hidden system node
     thread = sy.messages.thread(rome.id, user_id="carol")
-    assert [m.role.value for m in thread] == ["user", "assistant", "user", "assistant", "tool", "assistant"]
-    assert thread[0].content == "Plan 4 days in Rome" and thread[0].parent_id is None
+    assert [m.role.value for m in thread] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert thread[0].content == "Plan 4 days in Rome"
+    assert thread[0].parent_id is None
     assert thread[-1].content == "There are 2 gelato shops on the map."
     assert rome.current_message_id == thread[-1].id
     # the edit: both versions of the first question are roots, siblings
@@ -463,18 +479,25 @@ def test_chatgpt_export_keeps_branches_current_node_and_content(sy: Synergia, gp
     assert thread[-1].model_id is None  # no catalog entry for this slug
     assert thread[-1].metadata["chatgpt"]["metadata"]["model_slug"] == "text-davinci-002-render-sha"
     image, question = thread[2].parts
-    assert isinstance(image, ImagePart) and image.uri.startswith("file-service://file-4Xq9")
-    assert image.meta["width"] == 1024 and question.type == "text"
+    assert isinstance(image, ImagePart)
+    assert image.uri.startswith("file-service://file-4Xq9")
+    assert image.meta["width"] == 1024
+    assert question.type == "text"
     (call,) = thread[3].parts
-    assert isinstance(call, ToolCallPart) and call.name == "python"
-    assert "print(len(shops))" in str(call.arguments) and call.meta == {"language": "python"}
+    assert isinstance(call, ToolCallPart)
+    assert call.name == "python"
+    assert "print(len(shops))" in str(call.arguments)
+    assert call.meta == {"language": "python"}
     (result,) = thread[4].parts
-    assert isinstance(result, ToolResultPart) and result.call_id == call.id
-    assert result.output == "2" and result.name == "python"
+    assert isinstance(result, ToolResultPart)
+    assert result.call_id == call.id
+    assert result.output == "2"
+    assert result.name == "python"
     milan_thread = sy.messages.thread(milan.id, user_id="carol")
     assert len(milan_thread) == 5
     assert isinstance(milan_thread[1].parts[0], ReasoningPart)
-    assert milan_thread[2].parts[0].type == "tool_call" and milan_thread[2].tool_calls
+    assert milan_thread[2].parts[0].type == "tool_call"
+    assert milan_thread[2].tool_calls
     assert "Duomo" in milan_thread[3].content
     assert milan_thread[3].metadata["chatgpt"]["content"]["summary"] == "Milan news"
     assert milan_thread[4].metadata["chatgpt"]["metadata"]["citations"]
@@ -534,18 +557,23 @@ def test_chatgpt_cycles_are_refused(sy: Synergia) -> None:
 
 def _rows(sy: Synergia, table: str, user_id: str) -> int:
     # An engine of its own: the async facade's sync engine cannot run alone.
-    engine = sa.create_engine(sy.engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    engine = sa.create_engine(
+        sy.engine.url.render_as_string(hide_password=False), poolclass=NullPool
+    )
     try:
         with engine.connect() as connection:
-            statement = sa.text(f"SELECT count(*) FROM {table} WHERE user_id = :u")  # noqa: S608
+            statement = sa.text(f"SELECT count(*) FROM {table} WHERE user_id = :u")
             return int(connection.execute(statement, {"u": user_id}).scalar_one())
     finally:
         engine.dispose()
 
 
 @pytest.fixture
-def budgeted(facade: Any) -> Iterator[Synergia]:
-    yield facade(ServiceConfig(default_budget=BudgetRule(limit=Decimal("100"), period="month")))
+def budgeted(facade: Any) -> Synergia:
+    sy: Synergia = facade(
+        ServiceConfig(default_budget=BudgetRule(limit=Decimal("100"), period="month"))
+    )
+    return sy
 
 
 def test_purge_erases_every_row_of_the_user_only(budgeted: Synergia) -> None:
@@ -568,7 +596,9 @@ def test_purge_erases_every_row_of_the_user_only(budgeted: Synergia) -> None:
     assert _rows(sy, "synergia_spend", "alice") >= 1
     bob_before = (sy.usage.totals(user_id="bob"), _rows(sy, "synergia_spend", "bob"))
     report = sy.users.purge("alice")
-    assert report.chats == 4 and report.messages == 11 and report.budgets == 1
+    assert report.chats == 4
+    assert report.messages == 11
+    assert report.budgets == 1
     assert report.spend >= 1
     for table in ("synergia_chats", "synergia_messages", "synergia_budgets", "synergia_spend"):
         assert _rows(sy, table, "alice") == 0

@@ -397,9 +397,7 @@ class AsyncSynergia:
         with translate_errors():
             async with checked_out_async(self._async_engine) as connection:
                 if snapshot:
-                    await connection.execution_options(
-                        **snapshot_options(connection.dialect.name)
-                    )
+                    await connection.execution_options(**snapshot_options(connection.dialect.name))
                 async with connection.begin():
                     yield bind_runner(connection)
 

@@ -88,9 +88,7 @@ async def import_async(
     check_progress(progress)
     reader = await asyncio.to_thread(open_reader, fp, format)
     owner = import_owner(reader, user_id, format)
-    importer = Importer(
-        config, user_id=owner, keep_ids=keep_ids, require_end=format == "synergia"
-    )
+    importer = Importer(config, user_id=owner, keep_ids=keep_ids, require_end=format == "synergia")
 
     def step(batch: list[Numbered] | None) -> Callable[[Scope], bool]:
         def work(scope: Scope) -> bool:

@@ -189,9 +189,12 @@ class Synergia:
     def _snapshot_scope(self, *, write: bool, atomic: bool = False) -> Iterator[SqlRepositories]:
         # Exports read in one read-only snapshot: every page sees the same data.
         self.ensure_schema()
-        with translate_errors(), checked_out(self._engine) as connection:
-            with begin_snapshot(connection):
-                yield SqlRepositories(connection)
+        with (
+            translate_errors(),
+            checked_out(self._engine) as connection,
+            begin_snapshot(connection),
+        ):
+            yield SqlRepositories(connection)
 
     # ---------------------------------------------------------------- transfer
 

@@ -41,8 +41,8 @@ __all__ = [
     "NewMessage",
     "NewModel",
     "Repositories",
-    "TransferRepository",
     "SpendChange",
+    "TransferRepository",
     "UsageFilter",
     "UsageRepository",
 ]

@@ -155,7 +155,8 @@ def _parts(
     recipient = message.get("recipient") or "all"
     author = _dict(message.get("author"), "author")
     if kind == "thoughts" and role == "assistant":
-        thoughts = content.get("thoughts") if isinstance(content.get("thoughts"), list) else []
+        listed = content.get("thoughts")
+        thoughts = listed if isinstance(listed, list) else []
         return [
             ReasoningPart(
                 text="\n".join(
@@ -167,7 +168,8 @@ def _parts(
             if isinstance(thought, dict)
         ]
     if kind == "multimodal_text":
-        items = content.get("parts") if isinstance(content.get("parts"), list) else []
+        listed = content.get("parts")
+        items = listed if isinstance(listed, list) else []
         parts: list[BaseModel] = [
             TextPart(text=item) if isinstance(item, str) else _media(_dict(item, "a part"))
             for item in items
@@ -183,9 +185,11 @@ def _parts(
             return []
         name = author.get("name") if isinstance(author.get("name"), str) else None
         shown = [part for part in parts if isinstance(part, (TextPart, ImagePart))]
-        output: Any = parts_text(parts) if len(shown) == len(parts) == sum(
-            isinstance(part, TextPart) for part in parts
-        ) else shown
+        output: Any = (
+            parts_text(parts)
+            if len(shown) == len(parts) == sum(isinstance(part, TextPart) for part in parts)
+            else shown
+        )
         return [ToolResultPart(call_id=call_id or node_id, output=output, name=name)]
     return parts
 
@@ -332,9 +336,9 @@ def _records(
                 id=ids[node_id],
                 parent_id=None if parent is None else ids[parent],
                 seq=seq,
-                role=role,  # type: ignore[arg-type]
+                role=role,
                 content=parts_text(parts),
-                status="complete",  # type: ignore[arg-type]
+                status="complete",
                 model_id=None,
                 input_tokens=0,
                 output_tokens=0,
@@ -342,7 +346,7 @@ def _records(
                 cache_write_tokens=0,
                 reasoning_tokens=0,
                 cache_write_1h_tokens=0,
-                cost=0,  # type: ignore[arg-type]
+                cost=0,
                 error=None,
                 parts=stored,
                 reasoning=None,

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -81,10 +80,9 @@ class _OpenChat:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-@contextmanager
-def _no_scope(*, write: bool, atomic: bool = False) -> Iterator[Repositories]:
+def _no_scope(*, write: bool, atomic: bool = False) -> NoReturn:
+    # The importer's catalog service only upserts, on the importer's repositories.
     raise RuntimeError("the importer's catalog service opens no unit of work")
-    yield  # pragma: no cover
 
 
 def _corrupt(exc: InvalidInputError, line: int) -> CorruptImportError:
@@ -277,7 +275,9 @@ class Importer:
         try:
             check_text(record.title, "title")
             check_text(record.system_prompt, "system_prompt")
-            check_json(record.metadata, "metadata", SizeBudget(self._config.max_content_chars, "metadata"))
+            check_json(
+                record.metadata, "metadata", SizeBudget(self._config.max_content_chars, "metadata")
+            )
         except InvalidInputError as exc:
             raise _corrupt(exc, line) from None
         skip = False
@@ -426,4 +426,3 @@ def fill_transaction(importer: Importer, repos: Repositories, reader: Reader) ->
         batch = [] if importer.has_leftover else reader.read(READ_BATCH)
         if importer.step(repos, batch):
             return
-

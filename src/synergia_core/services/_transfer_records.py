@@ -153,9 +153,7 @@ class EndRecord(BaseModel):
 
 
 Record = ModelRecord | ChatRecord | MessageRecord | EndRecord
-_RECORDS: TypeAdapter[Record] = TypeAdapter(
-    Annotated[Record, Field(discriminator="type")]  # type: ignore[arg-type]
-)
+_RECORDS: TypeAdapter[Record] = TypeAdapter(Annotated[Record, Field(discriminator="type")])
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +216,7 @@ class TextWriter:
         self._fp.write(text.encode() if self._binary else text)
 
 
-def _is_binary(fp: IO[Any], *, probe: str) -> bool:
+def _is_binary(fp: object, *, probe: str) -> bool:
     if isinstance(fp, io.TextIOBase):
         return False
     if isinstance(fp, (io.RawIOBase, io.BufferedIOBase)):
@@ -228,7 +226,7 @@ def _is_binary(fp: IO[Any], *, probe: str) -> bool:
         return "b" in mode
     if probe == "write":
         try:
-            fp.write("")
+            fp.write("")  # type: ignore[attr-defined]
         except TypeError:
             return True
     return False

@@ -63,9 +63,7 @@ def _messages(repos: Repositories, chat_ids: list[uuid.UUID]) -> Iterator[dict[s
         after = (page[-1]["chat_id"], page[-1]["seq"])
 
 
-def export_chunks(
-    repos: Repositories, user_id: str, counts: dict[str, int]
-) -> Iterator[str]:
+def export_chunks(repos: Repositories, user_id: str, counts: dict[str, int]) -> Iterator[str]:
     """The lines of an export of ``user_id``'s chats, in chunks of about
     :data:`MESSAGE_PAGE` lines; ``counts`` is filled in as they go.
 

@@ -26,9 +26,13 @@ spend: sa.Table = Spend.__table__  # type: ignore[assignment]
 
 MODEL_FIELDS = tuple(models.c.keys())
 """The stored columns of a catalog entry, in table order."""
-CHAT_FIELDS = tuple(name for name in chats.c.keys() if name != "user_id")
+CHAT_FIELDS = tuple(name for name in chats.c.keys() if name != "user_id")  # noqa: SIM118 - a column collection
 """The stored columns of a chat an export carries (the owner is the file's)."""
-MESSAGE_FIELDS = tuple(name for name in messages.c.keys() if name not in ("user_id", "chat_id"))
+MESSAGE_FIELDS = tuple(
+    name
+    for name in messages.c.keys()  # noqa: SIM118 - a column collection
+    if name not in ("user_id", "chat_id")
+)
 """The stored columns of a message an export carries (its chat is the one it follows)."""
 
 _CHAT_COLUMNS = tuple(chats.c[name] for name in CHAT_FIELDS)
@@ -179,7 +183,7 @@ class SqlTransferRepository:
     def chat_owners(self, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The owner of each of ``chat_ids`` that exists (live or deleted)."""
         rows = self._connection.execute(_CHAT_OWNERS, {"ids": list(chat_ids)})
-        return {chat_id: user_id for chat_id, user_id in rows}
+        return {row[0]: row[1] for row in rows}
 
     def messages_taken(self, message_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
         """Those of ``message_ids`` some message already has."""
