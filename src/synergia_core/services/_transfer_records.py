@@ -291,7 +291,12 @@ class LineReader(Reader):
         try:
             head = json.loads(first)
         except ValueError:
-            raise CorruptImportError("not JSON: expected a synergia-chats header", 1) from None
+            hint = ' (a ChatGPT conversations.json? use format="chatgpt")'
+            raise CorruptImportError(
+                "not JSON: expected a synergia-chats header"
+                + (hint if first.lstrip().startswith("[") else ""),
+                1,
+            ) from None
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise CorruptImportError(
                 f'not a synergia-chats export (the first line has no "format": "{FORMAT}"); '
