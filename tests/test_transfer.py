@@ -36,7 +36,7 @@ from synergia_core import (
     TransferReport,
     Usage,
 )
-from synergia_core.services import _importer
+from synergia_core.services import _importer, transfer
 from tests.facades import open_facade
 
 CHATGPT = Path(__file__).parent / "data" / "chatgpt_conversations.json"
@@ -250,6 +250,18 @@ def test_round_trip_into_an_empty_database(
         assert [m.name for m in other.models.list()] == ["gpt-4o"]
     finally:
         other.close()
+
+
+def test_round_trip_over_many_pages(sy: Synergia, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "CHAT_PAGE", 1)
+    monkeypatch.setattr(transfer, "MESSAGE_PAGE", 2)
+    monkeypatch.setattr(_importer, "BATCH_ROWS", 2)
+    monkeypatch.setattr(_importer, "TRANSACTION_MESSAGES", 3)
+    populate(sy)
+    first = export(sy, "alice")
+    sy.users.purge("alice")
+    assert sy.import_chats(io.StringIO(first)).messages == 10
+    assert export(sy, "alice") == first
 
 
 def test_import_again_skips_the_chats_already_there(sy: Synergia) -> None:

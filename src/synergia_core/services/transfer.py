@@ -57,10 +57,11 @@ def _messages(repos: Repositories, chat_ids: list[uuid.UUID]) -> Iterator[dict[s
     after: tuple[uuid.UUID, int] | None = None
     while True:
         page = repos.transfer.messages_page(chat_ids, after=after, limit=MESSAGE_PAGE)
-        yield from page
         if len(page) < MESSAGE_PAGE:
+            yield from page
             return
-        after = (page[-1]["chat_id"], page[-1]["seq"])
+        after = (page[-1]["chat_id"], page[-1]["seq"])  # before the rows are handed out
+        yield from page
 
 
 def export_chunks(repos: Repositories, user_id: str, counts: dict[str, int]) -> Iterator[str]:
