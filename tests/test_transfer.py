@@ -37,6 +37,7 @@ from synergia_core import (
     Usage,
 )
 from synergia_core.services import _importer, transfer
+from tests.conftest import PostgresServer
 from tests.facades import open_facade
 
 CHATGPT = Path(__file__).parent / "data" / "chatgpt_conversations.json"
@@ -262,6 +263,26 @@ def test_round_trip_over_many_pages(sy: Synergia, monkeypatch: pytest.MonkeyPatc
     sy.users.purge("alice")
     assert sy.import_chats(io.StringIO(first)).messages == 10
     assert export(sy, "alice") == first
+
+
+def test_a_history_moves_between_backends_unchanged(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    pg_url = postgres.create_database()
+    try:
+        with (
+            Synergia(f"sqlite:///{tmp_path / 'a.db'}", auto_migrate=True) as lite,
+            Synergia(pg_url, auto_migrate=True) as pg,
+            Synergia(f"sqlite:///{tmp_path / 'b.db'}", auto_migrate=True) as back,
+        ):
+            populate(lite)
+            first = export(lite, "alice")
+            pg.import_chats(io.StringIO(first))
+            assert export(pg, "alice") == first
+            back.import_chats(io.StringIO(export(pg, "alice")))
+            assert export(back, "alice") == first
+    finally:
+        postgres.drop_database(pg_url)
 
 
 def test_import_again_skips_the_chats_already_there(sy: Synergia) -> None:
