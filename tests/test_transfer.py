@@ -573,6 +573,18 @@ def test_corrupt_chatgpt_input_is_refused(sy: Synergia, text: str) -> None:
     assert sy.chats.list(user_id="carol").items == []
 
 
+def test_chatgpt_conversations_without_ids_stay_apart(sy: Synergia) -> None:
+    def conversation(text: str) -> dict[str, Any]:
+        message = {"author": {"role": "user"}, "content": {"content_type": "text", "parts": [text]}}
+        return {"title": text, "mapping": {text: {"message": message, "parent": None}}}
+
+    data = json.dumps([conversation("one"), conversation("two")])
+    report = sy.import_chats(io.StringIO(data), format="chatgpt", user_id="carol")
+    assert report == TransferReport(chats=2, messages=2)
+    again = sy.import_chats(io.StringIO(data), format="chatgpt", user_id="carol")
+    assert again == TransferReport(skipped_chats=2)
+
+
 def test_chatgpt_cycles_are_refused(sy: Synergia) -> None:
     node = {"author": {"role": "user"}, "content": {"content_type": "text", "parts": ["x"]}}
     mapping = {

@@ -240,7 +240,13 @@ def _convert(conversation: dict[str, Any]) -> list[MessageRecord | ChatRecord]:
     mapping = conversation.get("mapping")
     if not isinstance(mapping, dict):
         raise _Corrupt("a conversation without a mapping: not a ChatGPT conversations.json")
-    chat_id = _uuid(conversation.get("conversation_id") or conversation.get("id") or "", _NAMESPACE)
+    named = conversation.get("conversation_id") or conversation.get("id")
+    if named is None:  # no id: one derived from what identifies the conversation
+        named = json.dumps(
+            [conversation.get("title"), conversation.get("create_time"), sorted(map(str, mapping))],
+            default=str,
+        )
+    chat_id = _uuid(named, _NAMESPACE)
     created = _time(conversation.get("create_time"), _EPOCH)
     nodes = {str(key): _dict(node, "a mapping node") for key, node in mapping.items()}
     kept: dict[str, dict[str, Any]] = {}
