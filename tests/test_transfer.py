@@ -36,7 +36,7 @@ from synergia_core import (
     TransferReport,
     Usage,
 )
-from synergia_core.services import _importer, transfer
+from synergia_core.services import _importer, _transfer_records, transfer
 from tests.conftest import PostgresServer
 from tests.facades import open_facade
 
@@ -217,6 +217,27 @@ def test_export_refuses_bad_arguments(sy: Synergia) -> None:
         sy.export_chats(io.StringIO(), user_id="")
     with pytest.raises(InvalidInputError):
         sy.export_chats(object(), user_id="alice")  # type: ignore[arg-type]
+
+
+def test_the_format_names_every_column_it_carries() -> None:
+    """A column added to a table must be decided on: carried by the export
+    (a new format version, and the record schemas) or left out on purpose."""
+    from synergia_core.repositories.sql import _transfer
+    from synergia_core.repositories.sql._rows import chats, messages, models
+
+    left_out = {"models": set(), "chats": {"user_id"}, "messages": {"user_id", "chat_id"}}
+    for name, table, fields in (
+        ("models", models, _transfer.MODEL_FIELDS),
+        ("chats", chats, _transfer.CHAT_FIELDS),
+        ("messages", messages, _transfer.MESSAGE_FIELDS),
+    ):
+        assert set(fields) | left_out[name] == set(table.c.keys()), name
+    records = _transfer_records
+    assert set(records.ModelRecord.model_fields) - {"type"} == set(_transfer.MODEL_FIELDS)
+    assert set(records.ChatRecord.model_fields) - {"type", "messages"} == set(_transfer.CHAT_FIELDS)
+    assert set(records.MessageRecord.model_fields) - {"type", "model_slug"} == set(
+        _transfer.MESSAGE_FIELDS
+    )
 
 
 # ------------------------------------------------------------------- round trip

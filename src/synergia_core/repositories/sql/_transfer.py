@@ -24,22 +24,78 @@ __all__ = ["CHAT_FIELDS", "MESSAGE_FIELDS", "MODEL_FIELDS", "SqlTransferReposito
 budgets: sa.Table = Budget.__table__  # type: ignore[assignment]
 spend: sa.Table = Spend.__table__  # type: ignore[assignment]
 
-MODEL_FIELDS = tuple(models.c.keys())
-"""The stored columns of a catalog entry, in table order."""
-CHAT_FIELDS = tuple(name for name in chats.c.keys() if name != "user_id")  # noqa: SIM118 - a column collection
+# The columns of format version 1, named rather than taken from the tables:
+# a column added later (a search index's, say) changes no export by itself.
+MODEL_FIELDS = (
+    "id",
+    "provider",
+    "name",
+    "display_name",
+    "input_price_per_million",
+    "output_price_per_million",
+    "cache_read_price_per_million",
+    "cache_write_price_per_million",
+    "cache_write_1h_price_per_million",
+    "tiers",
+    "aliases",
+    "context_window",
+    "max_output_tokens",
+    "is_enabled",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
+"""The stored columns of a catalog entry an export carries."""
+CHAT_FIELDS = (
+    "id",
+    "title",
+    "model_id",
+    "system_prompt",
+    "metadata",
+    "is_pinned",
+    "is_archived",
+    "message_count",
+    "last_seq",
+    "current_message_id",
+    "last_message_at",
+    "activity_at",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
 """The stored columns of a chat an export carries (the owner is the file's)."""
-MESSAGE_FIELDS = tuple(
-    name
-    for name in messages.c.keys()  # noqa: SIM118 - a column collection
-    if name not in ("user_id", "chat_id")
+MESSAGE_FIELDS = (
+    "id",
+    "parent_id",
+    "seq",
+    "role",
+    "content",
+    "status",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cache_write_1h_tokens",
+    "cost",
+    "error",
+    "parts",
+    "reasoning",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "deleted_at",
 )
 """The stored columns of a message an export carries (its chat is the one it follows)."""
 
+_MODEL_COLUMNS = tuple(models.c[name] for name in MODEL_FIELDS)
 _CHAT_COLUMNS = tuple(chats.c[name] for name in CHAT_FIELDS)
 _MESSAGE_COLUMNS = (messages.c.chat_id, *(messages.c[name] for name in MESSAGE_FIELDS))
 
 _REFERENCED_MODELS = (
-    sa.select(models)
+    sa.select(*_MODEL_COLUMNS)
     .where(
         models.c.id.in_(
             sa.union(
@@ -88,7 +144,9 @@ _MESSAGES_AFTER = _MESSAGES_FIRST.where(
 )
 _CHAT_OWNERS = sa.select(chats.c.id, chats.c.user_id).where(_in(chats.c.id, "ids"))
 _MESSAGES_TAKEN = sa.select(messages.c.id).where(_in(messages.c.id, "ids"))
-_MODEL_BY_ID = sa.select(models).where(models.c.id == sa.bindparam("id", type_=models.c.id.type))
+_MODEL_BY_ID = sa.select(*_MODEL_COLUMNS).where(
+    models.c.id == sa.bindparam("id", type_=models.c.id.type)
+)
 _INSERT_MODEL = sa.insert(models)
 _INSERT_CHAT = sa.insert(chats)
 _INSERT_MESSAGE = sa.insert(messages)
