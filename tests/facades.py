@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Engine
 
-from synergia_core import AsyncSynergia, Health, ServiceConfig, Synergia
+from synergia_core import AsyncSynergia, Health, ServiceConfig, Synergia, TransferReport
 from synergia_core.services import AsyncService
 
 T = TypeVar("T")
@@ -72,6 +72,7 @@ class _Transaction:
         self.messages = _Service(tx.messages, loop)
         self.usage = _Service(tx.usage, loop)
         self.budgets = _Service(tx.budgets, loop)
+        self.users = _Service(tx.users, loop)
 
 
 class BlockingAsync:
@@ -85,6 +86,7 @@ class BlockingAsync:
         self.messages = _Service(self.inner.messages, self._loop)
         self.usage = _Service(self.inner.usage, self._loop)
         self.budgets = _Service(self.inner.budgets, self._loop)
+        self.users = _Service(self.inner.users, self._loop)
 
     def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(coroutine)
@@ -101,6 +103,12 @@ class BlockingAsync:
 
     def health(self) -> Health:
         return self._wait(self.inner.health())
+
+    def export_chats(self, fp: Any, **kwargs: Any) -> TransferReport:
+        return self._wait(self.inner.export_chats(fp, **kwargs))
+
+    def import_chats(self, fp: Any, **kwargs: Any) -> TransferReport:
+        return self._wait(self.inner.import_chats(fp, **kwargs))
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:

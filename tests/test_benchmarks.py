@@ -149,3 +149,15 @@ def test_sqlite_floor_is_one_statement(db_url: str) -> None:
             assert [m.content for m in thread] == ["hi", "hello"]
         finally:
             floor.close()
+
+
+@pytest.mark.slow
+def test_transfer_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/transfer.py --smoke: both backends, and the export of the
+    import equals the file (the script checks it)."""
+    transfer = _load("transfer.py")
+    assert transfer.main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    for backend in ("sqlite", "postgresql"):
+        for operation in ("import", "export"):
+            assert f"| {backend} | 250 | {operation} |" in out

@@ -15,7 +15,9 @@ from synergia_core.errors import (
     ChatNotFound,
     ConcurrentUpdateError,
     ConflictError,
+    CorruptImportError,
     DatabaseUnavailableError,
+    ImportConflictError,
     InvalidInputError,
     InvalidStateError,
     MessageNotFound,
@@ -44,6 +46,8 @@ INSTANCES: list[SynergiaError] = [
     StatementTimeoutError("canceling statement due to statement timeout"),
     ConflictError("refused"),
     BudgetExceededError("alice", Decimal(5), Decimal("5.25"), None),
+    ImportConflictError("chat", ID),
+    CorruptImportError("seq must increase within a chat", 4, "seq"),
     SynergiaError("base"),
 ]
 
@@ -56,8 +60,10 @@ def test_tree() -> None:
         InvalidStateError,
         ConcurrentUpdateError,
         BudgetExceededError,
+        ImportConflictError,
     ):
         assert issubclass(conflict, ConflictError)
+    assert issubclass(CorruptImportError, InvalidInputError)
     for base in (
         NotFoundError,
         ConflictError,

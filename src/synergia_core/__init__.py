@@ -29,7 +29,9 @@ from synergia_core.errors import (
     ChatNotFound,
     ConcurrentUpdateError,
     ConflictError,
+    CorruptImportError,
     DatabaseUnavailableError,
+    ImportConflictError,
     InvalidInputError,
     InvalidStateError,
     MessageNotFound,
@@ -68,10 +70,12 @@ from synergia_core.schemas import (
     ModelUpdate,
     Page,
     PriceTier,
+    PurgeReport,
     ReplicaHealth,
     Role,
     SyncReport,
     ToolCall,
+    TransferReport,
     Usage,
     UsageRow,
     UsageTotals,
@@ -82,7 +86,9 @@ from synergia_core.services import (
     MessageService,
     ModelService,
     ServiceConfig,
+    TransferService,
     UsageService,
+    UserService,
 )
 from synergia_core.store import Synergia, Transaction
 from synergia_core.tokens import TokenCounter
@@ -95,6 +101,7 @@ if TYPE_CHECKING:
         AsyncMessageService,
         AsyncModelService,
         AsyncUsageService,
+        AsyncUserService,
     )
 
 # A library adds no handler but this one: without it, a warning logged while
@@ -111,6 +118,7 @@ __all__ = [
     "AsyncSynergia",
     "AsyncTransaction",
     "AsyncUsageService",
+    "AsyncUserService",
     "Attachment",
     "Budget",
     "BudgetExceededError",
@@ -124,10 +132,12 @@ __all__ = [
     "ChatUpdate",
     "ConcurrentUpdateError",
     "ConflictError",
+    "CorruptImportError",
     "DatabaseUnavailableError",
     "FilePart",
     "Health",
     "ImagePart",
+    "ImportConflictError",
     "InvalidInputError",
     "InvalidStateError",
     "MessageCreate",
@@ -146,6 +156,7 @@ __all__ = [
     "Page",
     "Part",
     "PriceTier",
+    "PurgeReport",
     "RawPart",
     "ReasoningPart",
     "ReplicaHealth",
@@ -162,10 +173,13 @@ __all__ = [
     "ToolCallPart",
     "ToolResultPart",
     "Transaction",
+    "TransferReport",
+    "TransferService",
     "Usage",
     "UsageRow",
     "UsageService",
     "UsageTotals",
+    "UserService",
     "__version__",
     "current_revision",
     "downgrade",
@@ -184,6 +198,7 @@ _ASYNC = {
     "AsyncMessageService": "synergia_core.services._async",
     "AsyncModelService": "synergia_core.services._async",
     "AsyncUsageService": "synergia_core.services._async",
+    "AsyncUserService": "synergia_core.services._async",
 }
 
 

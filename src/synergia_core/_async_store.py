@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TypeVar
+from typing import IO, Any, TypeVar
 
 from sqlalchemy.engine import URL, Connection, Engine, Transaction
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +17,15 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from synergia_core import _migration
-from synergia_core._facade import check_arguments, health_report, must_migrate, probe
+from synergia_core._async_transfer import export_async, import_async
+from synergia_core._facade import (
+    begin_snapshot,
+    check_arguments,
+    health_report,
+    must_migrate,
+    probe,
+    snapshot_options,
+)
 from synergia_core._replicas import (
     DEFAULT_MAX_REPLICA_LAG_S,
     REPLICA_CONNECT_TIMEOUT_S,
@@ -27,13 +35,14 @@ from synergia_core._replicas import (
 )
 from synergia_core._translate import checked_out, checked_out_async, translate_errors
 from synergia_core.db import READ_ONLY, create_async_engine, create_engine, resolve_url
-from synergia_core.schemas import Health
+from synergia_core.schemas import Health, TransferReport
 from synergia_core.services._async import (
     AsyncBudgetService,
     AsyncChatService,
     AsyncMessageService,
     AsyncModelService,
     AsyncUsageService,
+    AsyncUserService,
     Runner,
     bind_runner,
 )
@@ -43,6 +52,7 @@ from synergia_core.services._context import (
     bind_scope,
     connection_scope,
 )
+from synergia_core.services.transfer import ImportFormat
 
 __all__ = ["AsyncSynergia", "AsyncTransaction"]
 
@@ -67,6 +77,8 @@ class AsyncTransaction:
         """Usage reports."""
         self.budgets = AsyncBudgetService(runner, config)
         """Budgets."""
+        self.users = AsyncUserService(runner, config)
+        """Users as a whole (erasure)."""
 
 
 class _PerCall:
@@ -319,6 +331,8 @@ class AsyncSynergia:
         """Usage reports (each call its own unit of work)."""
         self.budgets = AsyncBudgetService(runner, self._config)
         """Budgets (each call its own unit of work)."""
+        self.users = AsyncUserService(runner, self._config)
+        """Users as a whole: ``purge`` (each call its own unit of work)."""
 
     @property
     def engine(self) -> AsyncEngine | Engine:
@@ -414,27 +428,75 @@ class AsyncSynergia:
             DatabaseUnavailableError: The database cannot be reached, or the
                 commit failed.
         """
+        async with self._block(snapshot=False) as runner:
+            yield AsyncTransaction(runner, self._config)
+
+    @asynccontextmanager
+    async def _block(self, *, snapshot: bool) -> AsyncIterator[Runner]:
+        """One transaction for several calls: a write transaction, or (with
+        ``snapshot``) a read-only snapshot; yields the runner of its calls."""
         await self.ensure_schema()
         if self._threaded is not None:
-            async with self._threaded_transaction(self._threaded) as tx:
-                yield tx
+            async with self._threaded_transaction(self._threaded, snapshot=snapshot) as runner:
+                yield runner
             return
         assert self._async_engine is not None
-        if self._router is not None:
-            async with self._routed_transaction(self._router, self._async_engine) as tx:
-                yield tx
+        if self._router is not None and not snapshot:
+            # Writes on the primary, their users remembered (snapshots read
+            # the primary too, below).
+            async with self._routed_transaction(self._router, self._async_engine) as runner:
+                yield runner
             return
         with translate_errors():
-            async with (
-                checked_out_async(self._async_engine) as connection,
-                connection.begin(),
-            ):
-                yield AsyncTransaction(bind_runner(connection), self._config)
+            async with checked_out_async(self._async_engine) as connection:
+                if snapshot:
+                    await connection.execution_options(**snapshot_options(connection.dialect.name))
+                async with connection.begin():
+                    yield bind_runner(connection)
+
+    async def export_chats(
+        self, fp: IO[Any], *, user_id: str, progress: Callable[[int], object] | None = None
+    ) -> TransferReport:
+        """:meth:`Synergia.export_chats <synergia_core.Synergia.export_chats>`,
+        awaited: pages are read in one snapshot, and ``fp`` is written in a
+        worker thread, so the event loop never waits on the file.
+
+        Raises:
+            InvalidInputError: ``user_id`` is invalid or ``fp`` cannot be written to.
+        """
+        return await export_async(self._block, fp, user_id=user_id, progress=progress)
+
+    async def import_chats(
+        self,
+        fp: IO[Any],
+        *,
+        user_id: str | None = None,
+        keep_ids: bool = True,
+        format: ImportFormat = "synergia",
+        progress: Callable[[int], object] | None = None,
+    ) -> TransferReport:
+        """:meth:`Synergia.import_chats <synergia_core.Synergia.import_chats>`,
+        awaited: ``fp`` is read and parsed in a worker thread.
+
+        Raises:
+            CorruptImportError: The input is not valid ``format``.
+            ImportConflictError: An id conflict with ``keep_ids=True``.
+            InvalidInputError: An invalid argument.
+        """
+        return await import_async(
+            self._block,
+            self._config,
+            fp,
+            user_id=user_id,
+            keep_ids=keep_ids,
+            format=format,
+            progress=progress,
+        )
 
     @asynccontextmanager
     async def _routed_transaction(
         self, router: ReplicaRouter, engine: AsyncEngine
-    ) -> AsyncIterator[AsyncTransaction]:
+    ) -> AsyncIterator[Runner]:
         """A block on the primary; the users it wrote for are remembered
         (after the commit) so that their reads see it."""
         writers: set[str | None] = set()
@@ -449,19 +511,23 @@ class AsyncSynergia:
         with translate_errors():
             async with checked_out_async(engine) as connection:
                 async with connection.begin():
-                    yield AsyncTransaction(_Recording(), self._config)
+                    yield _Recording()
                 if writers:
                     await connection.run_sync(lambda sync: router.note_write(sync, writers))
 
     @asynccontextmanager
-    async def _threaded_transaction(self, threaded: _Threaded) -> AsyncIterator[AsyncTransaction]:
+    async def _threaded_transaction(
+        self, threaded: _Threaded, *, snapshot: bool
+    ) -> AsyncIterator[Runner]:
         engine = threaded.engine
 
         def open_block() -> tuple[Connection, Transaction]:
             with translate_errors():
                 connection = engine.connect()
                 try:
-                    return connection, connection.begin()
+                    return connection, (
+                        begin_snapshot(connection) if snapshot else connection.begin()
+                    )
                 except BaseException:
                     connection.close()
                     raise
@@ -482,7 +548,7 @@ class AsyncSynergia:
                 opening.add_done_callback(close_opened)
                 raise
             try:
-                yield AsyncTransaction(_ThreadedTransaction(threaded, connection), self._config)
+                yield _ThreadedTransaction(threaded, connection)
             except BaseException:
                 # Shielded: even when the task is cancelled (again), the
                 # rollback runs to its end in its thread and the connection

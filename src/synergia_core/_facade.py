@@ -14,7 +14,15 @@ from synergia_core._version import __version__
 from synergia_core.errors import InvalidInputError, SchemaOutOfDateError
 from synergia_core.schemas import Health
 
-__all__ = ["check_arguments", "health_report", "must_migrate", "probe", "schema_error"]
+__all__ = [
+    "begin_snapshot",
+    "check_arguments",
+    "health_report",
+    "must_migrate",
+    "probe",
+    "schema_error",
+    "snapshot_options",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +55,25 @@ def check_arguments(
         raise InvalidInputError(
             f"config must be a ServiceConfig, not {type(config).__name__}", field="config"
         )
+
+
+def snapshot_options(dialect: str) -> dict[str, object]:
+    """Execution options of a read-only transaction that sees one snapshot
+    from its first statement to its last: ``REPEATABLE READ`` on PostgreSQL;
+    a deferred ``BEGIN`` on SQLite, whose reads in a transaction are a
+    snapshot already (WAL)."""
+    from synergia_core.db import READ_ONLY
+
+    if dialect == "postgresql":
+        return {READ_ONLY: True, "isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    return {READ_ONLY: True}
+
+
+def begin_snapshot(connection: Connection) -> sa.engine.Transaction:
+    """Begin a read-only snapshot transaction on ``connection`` (which must
+    be the caller's own: its options change)."""
+    connection.execution_options(**snapshot_options(connection.dialect.name))
+    return connection.begin()
 
 
 def schema_error(current: str | None, head: str) -> SchemaOutOfDateError:

@@ -1,5 +1,7 @@
-"""Command line: ``synergia-core db upgrade|downgrade|current|history`` and
-``synergia-core models sync --source genai-prices [--provider P ...]``.
+"""Command line: ``synergia-core db upgrade|downgrade|current|history``,
+``synergia-core models sync --source genai-prices [--provider P ...]``,
+``synergia-core export --user U -o FILE`` and
+``synergia-core import FILE [--chatgpt] [--user U] [--new-ids]``.
 
 Also runs as ``python -m synergia_core``. The database URL comes from
 ``--url`` (before or after the subcommand), else ``$SYNERGIA_DATABASE_URL``,
@@ -18,6 +20,11 @@ a progress bar on standard error (with the ``cli`` extra, ``rich``; else a
 few plain lines), and ends with one line: ``synced N models: X created, Y
 updated, Z unchanged (S skipped)``.
 
+``export`` writes a user's chats as ``synergia-chats`` JSON Lines (``-o -``:
+standard output) and ``import`` reads one back, or a ChatGPT
+``conversations.json`` with ``--chatgpt`` (``--user`` required), both with a
+progress bar and a summary line (see ``docs/export.md``).
+
 Every error is one line on standard error, ``error: ...``; the exit status
 is 1, or 2 for a usage error (a wrong option or argument).
 """
@@ -25,6 +32,7 @@ is 1, or 2 for a usage error (a wrong option or argument).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import re
@@ -32,7 +40,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, BinaryIO, NoReturn, cast
 
 from sqlalchemy.engine import URL
 
@@ -147,6 +155,7 @@ def _parser() -> tuple[_Parser, dict[tuple[str, str], argparse.ArgumentParser]]:
         ("db", "history"): history,
         ("models", "sync"): sync,
     }
+    subcommands.update(_transfer_parsers(commands))
     for sub in subcommands.values():
         _add_common_options(sub, top=False)
     return parser, subcommands
@@ -160,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser, subcommands = _parser()
     args, extras = parser.parse_known_args(argv)
-    name = args.db_command if args.command == "db" else args.models_command
+    name = {"db": "db_command", "models": "models_command"}.get(args.command)
+    name = getattr(args, name) if name is not None else ""
     command = subcommands[args.command, name]
     for extra in extras:
         if _URL_LIKE.match(extra):
@@ -222,6 +232,8 @@ def _existing_database(url: URL) -> URL:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command in ("export", "import"):
+        return _transfer(args)
     if args.command == "models":
         return _sync(args)
     if args.db_command == "history":
@@ -308,6 +320,122 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     with progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.update(task, completed=done)
+
+
+# --------------------------------------------------------------- export, import
+
+
+def _transfer_parsers(commands: Any) -> dict[tuple[str, str], argparse.ArgumentParser]:
+    """The ``export`` and ``import`` commands."""
+    export = commands.add_parser(
+        "export",
+        help="write a user's chats to a JSON Lines file",
+        description=(
+            "Write every chat of a user (live and deleted), every branch, usage, costs "
+            "and the catalog entries they name, as synergia-chats JSON Lines."
+        ),
+    )
+    export.add_argument("--user", required=True, metavar="U", help="whose chats")
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
+    imports = commands.add_parser(
+        "import",
+        help="read chats from an export, or from a ChatGPT conversations.json",
+        description=(
+            "Read chats written by `export` (their owner: the file's, or --user), or with "
+            "--chatgpt a ChatGPT data export's conversations.json (--user required). "
+            "Chats already there are skipped."
+        ),
+    )
+    imports.add_argument("file", metavar="FILE", help="the file to read")
+    imports.add_argument(
+        "--chatgpt", action="store_true", help="FILE is a ChatGPT conversations.json"
+    )
+    imports.add_argument("--user", metavar="U", help="the owner of the imported chats")
+    imports.add_argument(
+        "--new-ids",
+        action="store_true",
+        help="give the chats and messages new ids (import a file twice, or as another user)",
+    )
+    return {("export", ""): export, ("import", ""): imports}
+
+
+class _CountingReader:
+    """A binary file that counts the bytes read from it (for a progress bar)."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self.done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fp.read(size)
+        self.done += len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._fp:
+            self.done += len(line)
+            yield line
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    """``export`` and ``import``, with a progress bar and a summary line."""
+    from synergia_core.store import Synergia
+
+    url = _existing_database(resolve_url(args.url))
+    with Synergia(url) as sy:
+        sy.ensure_schema()  # before the bar starts: an error stays one line
+        if args.command == "export":
+            return _export(sy, args.user, args.output)
+        path = Path(args.file)
+        if not path.is_file():
+            raise _CommandError(f"no file at {path.resolve()}")
+        with path.open("rb") as raw, _lazy_progress(path.stat().st_size, "importing") as advance:
+            counting = _CountingReader(raw)
+            report = sy.import_chats(
+                cast(BinaryIO, counting),
+                user_id=args.user,
+                keep_ids=not args.new_ids,
+                format="chatgpt" if args.chatgpt else "synergia",
+                progress=lambda _: advance(counting.done),
+            )
+            advance(counting.done)
+    print(
+        f"imported {report.chats} chats, {report.messages} messages, {report.models} models"
+        f" ({report.skipped_chats} chats already there)"
+    )
+    return 0
+
+
+def _export(sy: Any, user_id: str, output: str) -> int:
+    total = sy.usage.totals(user_id=user_id).message_count
+    to_stdout = output == "-"
+    with contextlib.ExitStack() as stack:
+        fp = sys.stdout if to_stdout else stack.enter_context(Path(output).open("wb"))
+        advance = stack.enter_context(_lazy_progress(total, "exporting"))
+        report = sy.export_chats(fp, user_id=user_id, progress=advance)
+    print(
+        f"exported {report.chats} chats, {report.messages} messages, {report.models} models"
+        f" to {'standard output' if to_stdout else output}",
+        file=sys.stderr if to_stdout else sys.stdout,
+    )
+    return 0
+
+
+@contextmanager
+def _lazy_progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """:func:`_progress`, shown from the first progress report on (an input
+    refused at once is one error line, without a bar)."""
+    with contextlib.ExitStack() as stack:
+        shown: list[Callable[[int], None]] = []
+
+        def advance(done: int) -> None:
+            if not shown:
+                shown.append(stack.enter_context(_progress(total, label)))
+            shown[0](done)
+
+        yield advance
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,8 +12,10 @@ exception escapes the public API for such a condition. The tree::
     │   ├── ModelAlreadyExists        .provider, .name
     │   ├── InvalidStateError         .entity, .id, .state
     │   ├── ConcurrentUpdateError     .entity, .id
-    │   └── BudgetExceededError       .user_id, .limit, .spent, .period_end
+    │   ├── BudgetExceededError       .user_id, .limit, .spent, .period_end
+    │   └── ImportConflictError       .entity, .id
     ├── InvalidInputError             .field
+    │   └── CorruptImportError        .line
     ├── ModelUnavailableError         .model_id, .reason
     ├── SchemaOutOfDateError          .current, .expected
     └── DatabaseUnavailableError
@@ -36,7 +38,9 @@ __all__ = [
     "ChatNotFound",
     "ConcurrentUpdateError",
     "ConflictError",
+    "CorruptImportError",
     "DatabaseUnavailableError",
+    "ImportConflictError",
     "InvalidInputError",
     "InvalidStateError",
     "MessageNotFound",
@@ -228,6 +232,49 @@ class InvalidInputError(SynergiaError):
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"message": self.message, "field": self.field}
+
+
+class CorruptImportError(InvalidInputError):
+    """An import's input is not what it claims to be: not JSON, not the
+    format named, a record that breaks a rule, or a file cut short.
+
+    Nothing of the chat being read is written (see ``docs/export.md`` for
+    the chats before it).
+
+    Attributes:
+        line: The line (JSON Lines) or conversation (ChatGPT, counted from 1)
+            where the problem was found; ``None`` when it is the file as a whole.
+    """
+
+    def __init__(self, message: str, line: int | None = None, field: str | None = None) -> None:
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{where}{message}", field)
+        self.line = line
+        self._reason = message
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {"message": self._reason, "line": self.line, "field": self.field}
+
+
+class ImportConflictError(ConflictError):
+    """An import with ``keep_ids=True`` meets an id the database already
+    gives to something else: a chat of another user, or a message of
+    another chat. Import with ``keep_ids=False`` to give the rows new ids.
+
+    Attributes:
+        entity: ``"chat"`` or ``"message"``.
+        id: The id in conflict.
+    """
+
+    def __init__(self, entity: str, id: object, message: str | None = None) -> None:
+        super().__init__(
+            message or f"{entity} {id} already exists elsewhere; import with keep_ids=False"
+        )
+        self.entity = entity
+        self.id = id
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {"entity": self.entity, "id": self.id, "message": self.message}
 
 
 class ModelUnavailableError(SynergiaError):

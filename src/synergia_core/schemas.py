@@ -72,10 +72,12 @@ __all__ = [
     "Page",
     "Period",
     "PriceTier",
+    "PurgeReport",
     "ReplicaHealth",
     "Role",
     "SyncReport",
     "ToolCall",
+    "TransferReport",
     "Usage",
     "UsageRow",
     "UsageTotals",
@@ -387,6 +389,29 @@ class SyncReport(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+class TransferReport(BaseModel):
+    """What an export or an import moved: chats, messages and catalog
+    entries (``skipped_chats``: chats an import found already there)."""
+
+    model_config = _OUTPUT
+
+    chats: int = 0
+    messages: int = 0
+    models: int = 0
+    skipped_chats: int = 0
+
+
+class PurgeReport(BaseModel):
+    """What :meth:`UserService.purge` erased: rows of each kind."""
+
+    model_config = _OUTPUT
+
+    chats: int = 0
+    messages: int = 0
+    budgets: int = 0
+    spend: int = 0
 
 
 # -------------------------------------------------------------------------- budgets

@@ -5,14 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
+from typing import IO, Any
 
 from sqlalchemy.engine import URL, Engine
 
 from synergia_core import _migration
-from synergia_core._facade import check_arguments, health_report, must_migrate, probe
+from synergia_core._facade import (
+    begin_snapshot,
+    check_arguments,
+    health_report,
+    must_migrate,
+    probe,
+)
 from synergia_core._replicas import (
     DEFAULT_MAX_REPLICA_LAG_S,
     REPLICA_CONNECT_TIMEOUT_S,
@@ -23,7 +30,8 @@ from synergia_core._replicas import (
 from synergia_core._translate import checked_out, translate_errors
 from synergia_core.db import create_engine
 from synergia_core.repositories.protocols import Repositories
-from synergia_core.schemas import Health
+from synergia_core.repositories.sql import SqlRepositories
+from synergia_core.schemas import Health, TransferReport
 from synergia_core.services import (
     BudgetService,
     ChatService,
@@ -35,6 +43,8 @@ from synergia_core.services import (
     bind_scope,
 )
 from synergia_core.services._context import unit_of_work
+from synergia_core.services.transfer import ImportFormat, TransferService
+from synergia_core.services.users import UserService
 
 __all__ = ["Synergia", "Transaction"]
 
@@ -60,6 +70,8 @@ class Transaction:
         """Usage reports."""
         self.budgets = BudgetService(scope, config)
         """Budgets."""
+        self.users = UserService(scope, config)
+        """Users as a whole (erasure)."""
 
 
 class Synergia:
@@ -93,6 +105,7 @@ class Synergia:
         messages: Messages (:class:`~synergia_core.services.MessageService`).
         usage: Usage reports (:class:`~synergia_core.services.UsageService`).
         budgets: Spending limits (:class:`~synergia_core.services.BudgetService`).
+        users: Users as a whole: ``purge`` (:class:`~synergia_core.services.UserService`).
 
     Each call on these runs in a short transaction of its own; use
     :meth:`transaction` to group calls into one.
@@ -141,6 +154,10 @@ class Synergia:
         self.messages = MessageService(scope, self._config)
         self.usage = UsageService(scope, self._config)
         self.budgets = BudgetService(scope, self._config)
+        self.users = UserService(scope, self._config)
+        self._importer = TransferService(scope, self._config)
+        # Exports read one snapshot, on the primary.
+        self._exporter = TransferService(self._snapshot_scope, self._config)
 
     @property
     def engine(self) -> Engine:
@@ -208,6 +225,59 @@ class Synergia:
         assert self._router is not None
         with self._router.scope(write=write, atomic=atomic, user_id=user_id) as repos:
             yield repos
+
+    @contextmanager
+    def _snapshot_scope(
+        self, *, write: bool, atomic: bool = False, user_id: str | None = None
+    ) -> Iterator[SqlRepositories]:
+        # Exports read in one read-only snapshot: every page sees the same data.
+        self.ensure_schema()
+        with (
+            translate_errors(),
+            checked_out(self._engine) as connection,
+            begin_snapshot(connection),
+        ):
+            yield SqlRepositories(connection)
+
+    # ---------------------------------------------------------------- transfer
+
+    def export_chats(
+        self, fp: IO[Any], *, user_id: str, progress: Callable[[int], object] | None = None
+    ) -> TransferReport:
+        """Write a user's chats, every branch, usage, costs and the catalog
+        entries they name to ``fp`` as ``synergia-chats`` JSON Lines, from one
+        snapshot of the database; see
+        :meth:`TransferService.export_chats <synergia_core.services.TransferService.export_chats>`
+        and ``docs/export.md``.
+
+        Raises:
+            InvalidInputError: ``user_id`` is invalid or ``fp`` cannot be written to.
+        """
+        return self._exporter.export_chats(fp, user_id=user_id, progress=progress)
+
+    def import_chats(
+        self,
+        fp: IO[Any],
+        *,
+        user_id: str | None = None,
+        keep_ids: bool = True,
+        format: ImportFormat = "synergia",
+        progress: Callable[[int], object] | None = None,
+    ) -> TransferReport:
+        """Read an export (``format="synergia"``) or a ChatGPT
+        ``conversations.json`` (``format="chatgpt"``, ``user_id`` required)
+        into the database; see
+        :meth:`TransferService.import_chats <synergia_core.services.TransferService.import_chats>`
+        and ``docs/export.md``.
+
+        Raises:
+            CorruptImportError: The input is not valid ``format``.
+            ImportConflictError: An id conflict with ``keep_ids=True``.
+            InvalidInputError: An invalid argument.
+        """
+        return self._importer.import_chats(
+            fp, user_id=user_id, keep_ids=keep_ids, format=format, progress=progress
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -42,6 +42,7 @@ __all__ = [
     "NewModel",
     "Repositories",
     "SpendChange",
+    "TransferRepository",
     "UsageFilter",
     "UsageRepository",
 ]
@@ -445,6 +446,66 @@ class BudgetRepository(Protocol):
         ...
 
 
+class TransferRepository(Protocol):
+    """Whole rows for export, import and erasure (see :mod:`synergia_core.services.transfer`).
+
+    Rows are dicts of stored column values, typed (UUIDs, aware datetimes,
+    ``Decimal``, JSON values).
+    """
+
+    def referenced_models(self, user_id: str) -> builtins.list[dict[str, Any]]:
+        """Every catalog entry (live or deleted) a chat or message of the user names."""
+        ...
+
+    def chats_page(
+        self, user_id: str, *, after: uuid.UUID | None, limit: int
+    ) -> builtins.list[dict[str, Any]]:
+        """The user's chats (live and soft-deleted) with ids above ``after``, by id."""
+        ...
+
+    def message_counts(self, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many message rows each chat has (deleted messages included)."""
+        ...
+
+    def messages_page(
+        self, chat_ids: Sequence[uuid.UUID], *, after: tuple[uuid.UUID, int] | None, limit: int
+    ) -> builtins.list[dict[str, Any]]:
+        """Messages of ``chat_ids`` after ``(chat_id, seq)``, by chat then ``seq``."""
+        ...
+
+    def model_row(self, model_id: uuid.UUID) -> dict[str, Any] | None:
+        """The stored row of a catalog entry, live or deleted."""
+        ...
+
+    def insert_model(self, row: Mapping[str, Any]) -> None:
+        """Insert a catalog entry as given (id and times included)."""
+        ...
+
+    def chat_owners(self, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The owner of each of ``chat_ids`` that exists (live or deleted)."""
+        ...
+
+    def messages_taken(self, message_ids: Sequence[uuid.UUID]) -> builtins.list[uuid.UUID]:
+        """Those of ``message_ids`` some message already has."""
+        ...
+
+    def insert_chat(self, row: Mapping[str, Any]) -> None:
+        """Insert a chat as given."""
+        ...
+
+    def insert_messages(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert messages as given, parents before children."""
+        ...
+
+    def finish_chat(self, chat_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+        """Set a chat's counters, current leaf and activity times."""
+        ...
+
+    def purge_user(self, user_id: str) -> dict[str, int]:
+        """Delete every row of the user; how many rows of each kind went."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work (one transaction)."""
 
@@ -471,4 +532,9 @@ class Repositories(Protocol):
     @property
     def budgets(self) -> BudgetRepository:
         """Budgets and spend."""
+        ...
+
+    @property
+    def transfer(self) -> TransferRepository:
+        """Whole rows, for export, import and erasure."""
         ...

@@ -19,7 +19,9 @@ from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
+from synergia_core.services.transfer import TransferService
 from synergia_core.services.usage import UsageService
+from synergia_core.services.users import UserService
 
 if TYPE_CHECKING:
     from synergia_core.services._async import (
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
         AsyncModelService,
         AsyncService,
         AsyncUsageService,
+        AsyncUserService,
     )
 
 __all__ = [
@@ -38,13 +41,16 @@ __all__ = [
     "AsyncModelService",
     "AsyncService",
     "AsyncUsageService",
+    "AsyncUserService",
     "BudgetService",
     "ChatService",
     "MessageService",
     "ModelService",
     "Scope",
     "ServiceConfig",
+    "TransferService",
     "UsageService",
+    "UserService",
     "bind_scope",
     "connection_scope",
     "transaction_scope",
@@ -59,6 +65,7 @@ _ASYNC = frozenset(
         "AsyncModelService",
         "AsyncService",
         "AsyncUsageService",
+        "AsyncUserService",
     }
 )
 

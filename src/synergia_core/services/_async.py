@@ -60,6 +60,7 @@ from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
 from synergia_core.services.usage import UsageService
+from synergia_core.services.users import UserService
 
 if TYPE_CHECKING:
     import pandas
@@ -72,6 +73,7 @@ __all__ = [
     "AsyncModelService",
     "AsyncService",
     "AsyncUsageService",
+    "AsyncUserService",
     "Runner",
     "awaitable",
     "bind_runner",
@@ -478,3 +480,10 @@ class AsyncBudgetService(AsyncService[BudgetService]):
     get = awaitable(BudgetService.get)
     delete = awaitable(BudgetService.delete)
     status = awaitable(BudgetService.status)
+
+
+class AsyncUserService(AsyncService[UserService]):
+    """:class:`~synergia_core.services.UserService`, awaited."""
+
+    _service = UserService
+    purge = awaitable(UserService.purge)

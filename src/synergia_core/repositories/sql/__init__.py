@@ -18,6 +18,7 @@ from synergia_core.repositories.sql._catalog import SqlModelRepository
 from synergia_core.repositories.sql._chats import SqlChatRepository
 from synergia_core.repositories.sql._messages import SqlMessageRepository
 from synergia_core.repositories.sql._orm import metadata
+from synergia_core.repositories.sql._transfer import SqlTransferRepository
 from synergia_core.repositories.sql._usage import SqlUsageRepository
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SqlMessageRepository",
     "SqlModelRepository",
     "SqlRepositories",
+    "SqlTransferRepository",
     "SqlUsageRepository",
     "metadata",
 ]
@@ -66,3 +68,8 @@ class SqlRepositories:
     def budgets(self) -> SqlBudgetRepository:
         """Budgets and spend."""
         return SqlBudgetRepository(self._connection)
+
+    @cached_property
+    def transfer(self) -> SqlTransferRepository:
+        """Whole rows, for export, import and erasure."""
+        return SqlTransferRepository(self._connection)
