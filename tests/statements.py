@@ -10,9 +10,12 @@ statement *touching* a per-user table (naming it after ``FROM``, ``JOIN``,
   or ``IN``), which a Citus router query needs (a join on ``user_id``
   between two per-user tables counts: the tables are colocated).
 
-Usage reports across users (:data:`CROSS_USER_REPORT`: aggregates with no
-user asked for) are the one exception: they read every shard by design,
-which Citus runs as a multi-shard query.
+Two kinds of statement are exceptions, reading every shard by design (a
+multi-shard query under Citus): usage reports across users
+(:data:`CROSS_USER_REPORT`: aggregates with no user asked for), and an
+import's check that the ids it keeps are not another user's
+(:data:`ID_CONFLICT_CHECK`: a lookup by primary key alone, on import with
+``keep_ids=True``; docs/scaling.md lists both).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["CROSS_USER_REPORT", "PER_USER_TABLES", "is_scoped", "unscoped_statements"]
+__all__ = [
+    "CROSS_USER_REPORT",
+    "ID_CONFLICT_CHECK",
+    "PER_USER_TABLES",
+    "is_scoped",
+    "unscoped_statements",
+]
 
 PER_USER_TABLES = (
     "synergia_chats",
@@ -46,6 +55,14 @@ CROSS_USER_REPORT = re.compile(
 )
 """The usage reports' aggregate (``sy.usage.totals``/``breakdown``), which may
 span users."""
+ID_CONFLICT_CHECK = re.compile(
+    r"^\s*SELECT\s+(synergia_chats\.id,\s+synergia_chats\.user_id\s+FROM\s+synergia_chats"
+    r"|synergia_messages\.id\s+FROM\s+synergia_messages)\s+WHERE\s+"
+    r"synergia_(chats|messages)\.id\s+IN\s+\(.*\)\s*$",
+    re.IGNORECASE,
+)
+"""An import's lookup of the ids it keeps, by primary key alone: are they
+another user's (``import_chats(keep_ids=True)``)."""
 
 
 def _compares_user(statement: str, qualifier: str) -> bool:
@@ -56,7 +73,7 @@ def _compares_user(statement: str, qualifier: str) -> bool:
 def is_scoped(statement: str) -> bool:
     """Whether ``statement`` is scoped by user (see the module)."""
     text = " ".join(statement.split())
-    if CROSS_USER_REPORT.search(text):
+    if CROSS_USER_REPORT.search(text) or ID_CONFLICT_CHECK.search(text):
         return True
     inserted = {
         match.group(1).lower()

@@ -43,3 +43,22 @@ def test_unscoped_statements_are_flagged(statement: str) -> None:
 
 def test_each_unscoped_statement_is_reported_once() -> None:
     assert unscoped_statements([*SCOPED, *UNSCOPED, *UNSCOPED]) == list(UNSCOPED)
+
+
+def test_an_imports_id_conflict_check_is_the_other_exception() -> None:
+    """A lookup by primary key alone, as an import's check that kept ids are
+    not another user's, reads every shard by design; by anything else, no."""
+    for statement in (
+        "SELECT synergia_chats.id, synergia_chats.user_id \nFROM synergia_chats \n"
+        "WHERE synergia_chats.id IN (%(ids_1)s::UUID, %(ids_2)s::UUID)",
+        "SELECT synergia_messages.id \nFROM synergia_messages \n"
+        "WHERE synergia_messages.id IN (?, ?)",
+    ):
+        assert is_scoped(statement)
+    assert not is_scoped(
+        "SELECT synergia_messages.id FROM synergia_messages WHERE synergia_messages.chat_id IN (?)"
+    )
+    assert not is_scoped(
+        "SELECT synergia_chats.id, synergia_chats.title FROM synergia_chats "
+        "WHERE synergia_chats.id IN (?)"
+    )

@@ -463,12 +463,17 @@ class TransferRepository(Protocol):
         """The user's chats (live and soft-deleted) with ids above ``after``, by id."""
         ...
 
-    def message_counts(self, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        """How many message rows each chat has (deleted messages included)."""
+    def message_counts(self, user_id: str, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many message rows each of the user's chats has (deleted messages included)."""
         ...
 
     def messages_page(
-        self, chat_ids: Sequence[uuid.UUID], *, after: tuple[uuid.UUID, int] | None, limit: int
+        self,
+        user_id: str,
+        chat_ids: Sequence[uuid.UUID],
+        *,
+        after: tuple[uuid.UUID, int] | None,
+        limit: int,
     ) -> builtins.list[dict[str, Any]]:
         """Messages of ``chat_ids`` after ``(chat_id, seq)``, by chat then ``seq``."""
         ...
@@ -497,7 +502,7 @@ class TransferRepository(Protocol):
         """Insert messages as given, parents before children."""
         ...
 
-    def finish_chat(self, chat_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+    def finish_chat(self, user_id: str, chat_id: uuid.UUID, values: Mapping[str, Any]) -> None:
         """Set a chat's counters, current leaf and activity times."""
         ...
 

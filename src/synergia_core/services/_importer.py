@@ -408,6 +408,7 @@ class Importer:
             return
         self._flush(repos, chat)
         repos.transfer.finish_chat(
+            self._user_id,
             chat.id,
             {
                 "message_count": record.message_count,

@@ -52,11 +52,13 @@ def check_progress(progress: object) -> None:
         raise InvalidInputError("progress must be callable", field="progress")
 
 
-def _messages(repos: Repositories, chat_ids: list[uuid.UUID]) -> Iterator[dict[str, Any]]:
+def _messages(
+    repos: Repositories, user_id: str, chat_ids: list[uuid.UUID]
+) -> Iterator[dict[str, Any]]:
     """The messages of ``chat_ids``, by chat then seq, a page at a time."""
     after: tuple[uuid.UUID, int] | None = None
     while True:
-        page = repos.transfer.messages_page(chat_ids, after=after, limit=MESSAGE_PAGE)
+        page = repos.transfer.messages_page(user_id, chat_ids, after=after, limit=MESSAGE_PAGE)
         if len(page) < MESSAGE_PAGE:
             yield from page
             return
@@ -83,8 +85,8 @@ def export_chunks(repos: Repositories, user_id: str, counts: dict[str, int]) -> 
         if not chats:
             break
         chat_ids = [chat["id"] for chat in chats]
-        sizes = repos.transfer.message_counts(chat_ids)
-        rows = _messages(repos, chat_ids)
+        sizes = repos.transfer.message_counts(user_id, chat_ids)
+        rows = _messages(repos, user_id, chat_ids)
         for chat in chats:
             size = sizes.get(chat["id"], 0)
             out.append(dumps({"type": "chat", **chat, "messages": size}))

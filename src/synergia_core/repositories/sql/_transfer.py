@@ -124,14 +124,15 @@ def _in(column: Any, name: str) -> Any:
     return column.in_(sa.bindparam(name, expanding=True))
 
 
+_OWNER = messages.c.user_id == sa.bindparam("user_id", type_=messages.c.user_id.type)
 _COUNTS = (
     sa.select(messages.c.chat_id, sa.func.count())
-    .where(_in(messages.c.chat_id, "chat_ids"))
+    .where(_OWNER, _in(messages.c.chat_id, "chat_ids"))
     .group_by(messages.c.chat_id)
 )
 _MESSAGES_FIRST = (
     sa.select(*_MESSAGE_COLUMNS)
-    .where(_in(messages.c.chat_id, "chat_ids"))
+    .where(_OWNER, _in(messages.c.chat_id, "chat_ids"))
     .order_by(messages.c.chat_id, messages.c.seq)
     .limit(sa.bindparam("limit"))
 )
@@ -152,7 +153,10 @@ _INSERT_CHAT = sa.insert(chats)
 _INSERT_MESSAGE = sa.insert(messages)
 _FINISH_CHAT = (
     sa.update(chats)
-    .where(chats.c.id == sa.bindparam("chat_id", type_=chats.c.id.type))
+    .where(
+        chats.c.id == sa.bindparam("chat_id", type_=chats.c.id.type),
+        chats.c.user_id == sa.bindparam("owner", type_=chats.c.user_id.type),
+    )
     .values(
         {
             name: sa.bindparam(f"v_{name}", type_=chats.c[name].type)
@@ -207,20 +211,21 @@ class SqlTransferRepository:
             )
         return [dict(row) for row in result.mappings()]
 
-    def message_counts(self, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        """How many message rows each chat has (deleted messages included)."""
-        rows = self._connection.execute(_COUNTS, {"chat_ids": list(chat_ids)})
+    def message_counts(self, user_id: str, chat_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many message rows each of the user's chats has (deleted messages included)."""
+        rows = self._connection.execute(_COUNTS, {"user_id": user_id, "chat_ids": list(chat_ids)})
         return {chat_id: int(count) for chat_id, count in rows}
 
     def messages_page(
         self,
+        user_id: str,
         chat_ids: Sequence[uuid.UUID],
         *,
         after: tuple[uuid.UUID, int] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
         """Messages of ``chat_ids`` after ``(chat_id, seq)``, by chat then ``seq``."""
-        bound: dict[str, Any] = {"chat_ids": list(chat_ids), "limit": limit}
+        bound: dict[str, Any] = {"user_id": user_id, "chat_ids": list(chat_ids), "limit": limit}
         statement = _MESSAGES_FIRST
         if after is not None:
             statement = _MESSAGES_AFTER
@@ -257,11 +262,11 @@ class SqlTransferRepository:
         if rows:
             self._connection.execute(_INSERT_MESSAGE, [dict(row) for row in rows])
 
-    def finish_chat(self, chat_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+    def finish_chat(self, user_id: str, chat_id: uuid.UUID, values: Mapping[str, Any]) -> None:
         """Set a chat's counters, current leaf and activity times to ``values``
         (after its messages are in: on SQLite the append trigger moves them)."""
         bound = {f"v_{name}": value for name, value in values.items()}
-        self._connection.execute(_FINISH_CHAT, {"chat_id": chat_id, **bound})
+        self._connection.execute(_FINISH_CHAT, {"owner": user_id, "chat_id": chat_id, **bound})
 
     # ----------------------------------------------------------------- erasure
 
