@@ -69,6 +69,7 @@ from synergia_core.schemas import (
     Page,
     PriceTier,
     Role,
+    SearchHit,
     SyncReport,
     ToolCall,
     Usage,
@@ -80,6 +81,7 @@ from synergia_core.services import (
     ChatService,
     MessageService,
     ModelService,
+    SearchService,
     ServiceConfig,
     UsageService,
 )
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
         AsyncChatService,
         AsyncMessageService,
         AsyncModelService,
+        AsyncSearchService,
         AsyncUsageService,
     )
 
@@ -107,6 +110,7 @@ __all__ = [
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
+    "AsyncSearchService",
     "AsyncSynergia",
     "AsyncTransaction",
     "AsyncUsageService",
@@ -149,6 +153,8 @@ __all__ = [
     "ReasoningPart",
     "Role",
     "SchemaOutOfDateError",
+    "SearchHit",
+    "SearchService",
     "ServiceConfig",
     "StatementTimeoutError",
     "SyncReport",
@@ -181,6 +187,7 @@ _ASYNC = {
     "AsyncChatService": "synergia_core.services._async",
     "AsyncMessageService": "synergia_core.services._async",
     "AsyncModelService": "synergia_core.services._async",
+    "AsyncSearchService": "synergia_core.services._async",
     "AsyncUsageService": "synergia_core.services._async",
 }
 

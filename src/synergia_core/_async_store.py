@@ -25,6 +25,7 @@ from synergia_core.services._async import (
     AsyncChatService,
     AsyncMessageService,
     AsyncModelService,
+    AsyncSearchService,
     AsyncUsageService,
     Runner,
     bind_runner,
@@ -59,6 +60,8 @@ class AsyncTransaction:
         """Usage reports."""
         self.budgets = AsyncBudgetService(runner, config)
         """Budgets."""
+        self.search = AsyncSearchService(runner, config)
+        """Full-text search."""
 
 
 class _PerCall:
@@ -272,6 +275,8 @@ class AsyncSynergia:
         """Usage reports (each call its own unit of work)."""
         self.budgets = AsyncBudgetService(runner, self._config)
         """Budgets (each call its own unit of work)."""
+        self.search = AsyncSearchService(runner, self._config)
+        """Full-text search (each call its own unit of work)."""
 
     @property
     def engine(self) -> AsyncEngine | Engine:

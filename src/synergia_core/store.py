@@ -23,6 +23,7 @@ from synergia_core.services import (
     MessageService,
     ModelService,
     Scope,
+    SearchService,
     ServiceConfig,
     UsageService,
     bind_scope,
@@ -53,6 +54,8 @@ class Transaction:
         """Usage reports."""
         self.budgets = BudgetService(scope, config)
         """Budgets."""
+        self.search = SearchService(scope, config)
+        """Full-text search."""
 
 
 class Synergia:
@@ -81,6 +84,7 @@ class Synergia:
         messages: Messages (:class:`~synergia_core.services.MessageService`).
         usage: Usage reports (:class:`~synergia_core.services.UsageService`).
         budgets: Spending limits (:class:`~synergia_core.services.BudgetService`).
+        search: Full-text search (:class:`~synergia_core.services.SearchService`).
 
     Each call on these runs in a short transaction of its own; use
     :meth:`transaction` to group calls into one.
@@ -114,6 +118,7 @@ class Synergia:
         self.messages = MessageService(self._call_scope, self._config)
         self.usage = UsageService(self._call_scope, self._config)
         self.budgets = BudgetService(self._call_scope, self._config)
+        self.search = SearchService(self._call_scope, self._config)
 
     @property
     def engine(self) -> Engine:

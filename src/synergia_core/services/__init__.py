@@ -1,4 +1,4 @@
-"""Services: the business rules of models, chats, messages and usage.
+"""Services: the business rules of models, chats, messages, usage, budgets and search.
 
 Each service works on a *scope* that opens a unit of work: the
 :class:`~synergia_core.Synergia` facade gives them one transaction per call
@@ -19,6 +19,7 @@ from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
+from synergia_core.services.search import SearchService
 from synergia_core.services.usage import UsageService
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         AsyncChatService,
         AsyncMessageService,
         AsyncModelService,
+        AsyncSearchService,
         AsyncService,
         AsyncUsageService,
     )
@@ -36,6 +38,7 @@ __all__ = [
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
+    "AsyncSearchService",
     "AsyncService",
     "AsyncUsageService",
     "BudgetService",
@@ -43,6 +46,7 @@ __all__ = [
     "MessageService",
     "ModelService",
     "Scope",
+    "SearchService",
     "ServiceConfig",
     "UsageService",
     "bind_scope",
@@ -57,6 +61,7 @@ _ASYNC = frozenset(
         "AsyncChatService",
         "AsyncMessageService",
         "AsyncModelService",
+        "AsyncSearchService",
         "AsyncService",
         "AsyncUsageService",
     }

@@ -48,6 +48,7 @@ from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
+from synergia_core.services.search import SearchService
 from synergia_core.services.usage import UsageService
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
+    "AsyncSearchService",
     "AsyncService",
     "AsyncUsageService",
     "Runner",
@@ -410,3 +412,11 @@ class AsyncBudgetService(AsyncService[BudgetService]):
     get = awaitable(BudgetService.get)
     delete = awaitable(BudgetService.delete)
     status = awaitable(BudgetService.status)
+
+
+class AsyncSearchService(AsyncService[SearchService]):
+    """:class:`~synergia_core.services.SearchService`, awaited."""
+
+    _service = SearchService
+    messages = awaitable(SearchService.messages)
+    chats = awaitable(SearchService.chats)

@@ -2,7 +2,7 @@
 
 Each repository runs SQLAlchemy Core statements on one
 :class:`~sqlalchemy.engine.Connection`, in the transaction that connection is
-in; none of them commits. :class:`SqlRepositories` bundles the four for one
+in; none of them commits. :class:`SqlRepositories` bundles them for one
 unit of work.
 """
 
@@ -18,6 +18,7 @@ from synergia_core.repositories.sql._catalog import SqlModelRepository
 from synergia_core.repositories.sql._chats import SqlChatRepository
 from synergia_core.repositories.sql._messages import SqlMessageRepository
 from synergia_core.repositories.sql._orm import metadata
+from synergia_core.repositories.sql._search import SqlSearchRepository
 from synergia_core.repositories.sql._usage import SqlUsageRepository
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "SqlMessageRepository",
     "SqlModelRepository",
     "SqlRepositories",
+    "SqlSearchRepository",
     "SqlUsageRepository",
     "metadata",
 ]
@@ -66,3 +68,8 @@ class SqlRepositories:
     def budgets(self) -> SqlBudgetRepository:
         """Budgets and spend."""
         return SqlBudgetRepository(self._connection)
+
+    @cached_property
+    def search(self) -> SqlSearchRepository:
+        """Full-text search."""
+        return SqlSearchRepository(self._connection)
