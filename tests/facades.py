@@ -72,6 +72,7 @@ class _Transaction:
         self.messages = _Service(tx.messages, loop)
         self.usage = _Service(tx.usage, loop)
         self.budgets = _Service(tx.budgets, loop)
+        self.search = _Service(tx.search, loop)
 
 
 class BlockingAsync:
@@ -85,6 +86,7 @@ class BlockingAsync:
         self.messages = _Service(self.inner.messages, self._loop)
         self.usage = _Service(self.inner.usage, self._loop)
         self.budgets = _Service(self.inner.budgets, self._loop)
+        self.search = _Service(self.inner.search, self._loop)
 
     def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(coroutine)

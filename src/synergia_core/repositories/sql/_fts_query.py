@@ -1,5 +1,6 @@
 """A web-search query, as PostgreSQL's ``websearch_to_tsquery`` reads it,
-translated into a safe SQLite FTS5 expression.
+translated into a safe SQLite FTS5 expression (and normalized for
+PostgreSQL).
 
 The syntax: words are ANDed; ``"quoted words"`` are a phrase; ``-word`` and
 ``-"a phrase"`` exclude; ``or`` between two terms is OR, binding looser than
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["fts_expression"]
+__all__ = ["fts_expression", "websearch_text"]
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,33 @@ def _phrase(column: str, text: str) -> str:
     return f"{column} : " + '"' + text.replace('"', '""') + '"'
 
 
+def _kept(group: list[_Term]) -> list[_Term]:
+    """The terms that hold a letter or a digit (the others can match nothing)."""
+    return [term for term in group if any(char.isalnum() for char in term.text)]
+
+
+def websearch_text(query: str) -> str | None:
+    """``query`` rewritten in the plainest form of the same syntax, for
+    PostgreSQL's ``websearch_to_tsquery``: every term quoted, one ``-`` at
+    most before it, ``or`` only between two terms. PostgreSQL reads what a
+    person types too, but not everything: a run of a thousand ``-`` is an
+    error there ("tsquery stack too small"), and this way both backends
+    read a query alike. ``None`` when no term is left."""
+    alternatives = []
+    for group in _groups(_items(query)):
+        terms = _kept(group)
+        if terms:
+            alternatives.append(
+                " ".join(("-" if term.negated else "") + f'"{term.text}"' for term in terms)
+            )
+    return " or ".join(alternatives) if alternatives else None
+
+
 def fts_expression(query: str, owner: str, column: str = "content") -> str | None:
     """The FTS5 expression for a web-search ``query`` over one owner's entries.
 
     Args:
-        query: What the user typed.
+        query: What the user typed (checked: no NUL, no lone surrogate).
         owner: The owner token (the user id in hex) every match must carry.
         column: The indexed text column.
 
@@ -87,7 +110,7 @@ def fts_expression(query: str, owner: str, column: str = "content") -> str | Non
     """
     alternatives = []
     for group in _groups(_items(query)):
-        terms = [term for term in group if any(char.isalnum() for char in term.text)]
+        terms = _kept(group)
         positive = [_phrase(column, term.text) for term in terms if not term.negated]
         negative = [_phrase(column, term.text) for term in terms if term.negated]
         if not positive and not negative:

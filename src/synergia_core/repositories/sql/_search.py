@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from synergia_core.db import PREBUILT
 from synergia_core.repositories.protocols import SearchKey, SearchOptions
-from synergia_core.repositories.sql._fts_query import fts_expression
+from synergia_core.repositories.sql._fts_query import fts_expression, websearch_text
 from synergia_core.repositories.sql._rows import CHAT_COLUMNS, chat_from_tuple, chats
 from synergia_core.repositories.sql._types import UTCDateTime, UuidKey
 from synergia_core.schemas import ChatRead, Role, SearchHit
@@ -222,7 +222,10 @@ class SqlSearchRepository:
                 return None
             bound["expression"] = expression
         else:
-            bound["query"] = query
+            text = websearch_text(query)
+            if text is None:
+                return None
+            bound["query"] = text
         if after is not None:
             bound.update(after_score=after.score, after_id=after.id)
         return bound
