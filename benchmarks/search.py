@@ -318,7 +318,8 @@ def run(backend: str, messages: int, appends: int, rounds: int) -> None:
             ratio = lib / raw
             print(
                 f"  search {QUERY!r} (one user, {hits:.1f} hits a page): "
-                f"library {lib * 1e3:.2f} ms, hand-written SQL {raw * 1e3:.2f} ms: ratio {ratio:.2f}x "
+                f"library {lib * 1e3:.2f} ms, hand-written SQL {raw * 1e3:.2f} ms: "
+                f"ratio {ratio:.2f}x "
                 f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})"
             )
         finally:
