@@ -31,9 +31,9 @@ from synergia_core import (
     migrate,
 )
 from synergia_core.db import create_engine
-from synergia_core.repositories.sql._fts_query import fts_expression
+from synergia_core.repositories.sql._fts_query import fts_expression, websearch_text
 from synergia_core.services.search import MAX_QUERY_CHARS
-from tests.conftest import FacadeFactory
+from tests.conftest import FacadeFactory, PostgresServer
 from tests.helpers import make_model
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -404,6 +404,21 @@ def test_every_unicode_translation_is_valid(query: str) -> None:
         connection.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,)).fetchall()
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=200))
+def test_every_normalized_query_is_read_by_postgresql(postgres: PostgresServer, query: str) -> None:
+    text = websearch_text(query)
+    if text is not None:
+        engine = sa.create_engine(postgres.admin_url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(
+                    sa.text("SELECT websearch_to_tsquery('simple', :q)"), {"q": text}
+                ).scalar()
+        finally:
+            engine.dispose()
+
+
 def test_fts5_operators_in_a_query_are_words() -> None:
     connection = _fts_table()
 
@@ -471,3 +486,15 @@ def test_the_revision_back_fills_existing_messages(fresh_url: str) -> None:
     migrate(fresh_url)
     with Synergia(fresh_url) as sy:
         assert texts(sy, "roses") == ["and one about roses"]
+
+
+def test_any_user_id_is_scoped(sy: Synergia) -> None:
+    users = ["🍕" * 255, "a b", 'x"y', "ALICE", "alice "]
+    for user in users:
+        chat = sy.chats.create(ChatCreate(user_id=user, title=f"notes of {user}"))
+        sy.messages.add(chat.id, MessageCreate(role="user", content="shared words"), user_id=user)
+    for user in users:
+        hits = sy.search.messages("shared", user_id=user).items
+        assert len(hits) == 1
+        assert sy.messages.get(hits[0].message_id, user_id=user).content == "shared words"
+        assert len(sy.search.chats("notes", user_id=user).items) == 1
