@@ -15,6 +15,8 @@ messages) is part of every statement.
 
 from __future__ import annotations
 
+import functools
+import re
 import uuid
 from typing import Any
 
@@ -69,11 +71,11 @@ LIMIT :limit
 
 # --------------------------------------------------------------- PostgreSQL
 
-_PG_QUERY = "websearch_to_tsquery(CAST(:config AS regconfig), :query)"
+_PG_QUERY = "websearch_to_tsquery(__CONFIG__, :query)"
 _PG_SCORE = f"ts_rank_cd(m.search_vector, {_PG_QUERY})::float8"
 _PG_MESSAGES = f"""
 SELECT p.id, p.chat_id, p.title, p.role, p.created_at, p.score,
-       ts_headline(CAST(:config AS regconfig), p.content, {_PG_QUERY}, :headline) AS snippet
+       ts_headline(__CONFIG__, p.content, {_PG_QUERY}, :headline) AS snippet
 FROM (
     SELECT m.id, m.chat_id, c.title, m.role, m.created_at, m.content, {{score}} AS score
     FROM synergia_messages AS m
@@ -84,7 +86,7 @@ FROM (
 ) AS p
 ORDER BY p.score DESC, p.id DESC
 """
-_PG_TITLE = "to_tsvector(CAST(:config AS regconfig), c.title)"
+_PG_TITLE = "to_tsvector(__CONFIG__, c.title)"
 _PG_CHAT_SCORE = f"ts_rank_cd({_PG_TITLE}, {_PG_QUERY})::float8"
 _PG_CHATS = f"""
 SELECT c.id AS id, {{score}} AS score
@@ -102,10 +104,7 @@ _BINDS = (
     sa.bindparam("user_id", type_=sa.String()),
     sa.bindparam("limit", type_=sa.Integer()),
 )
-_PG_BINDS = (
-    sa.bindparam("config", type_=sa.String()),
-    sa.bindparam("query", type_=sa.String()),
-)
+_PG_BINDS = (sa.bindparam("query", type_=sa.String()),)
 _CHAT_BIND = sa.bindparam("chat_id", type_=UuidKey())
 _AFTER_BINDS = (
     sa.bindparam("after_score", type_=sa.Float()),
@@ -122,7 +121,22 @@ _HIT_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
 }
 
 
-def _message_statement(dialect: str, in_chat: bool, after: bool) -> sa.TextualSelect:
+_CONFIG_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _with_config(sql: str, config: str) -> str:
+    """The PostgreSQL statement with its text search configuration as a
+    constant: a bound name would be looked up again for every row scanned
+    (a cast to ``regconfig`` is not immutable); a constant is resolved once,
+    when the statement is parsed. ``config`` is a checked identifier
+    (``ServiceConfig``), so it cannot break out of the literal."""
+    if config and not _CONFIG_NAME.fullmatch(config):
+        raise ValueError(f"not a text search configuration name: {config!r:.80}")
+    return sql.replace("__CONFIG__", f"'{config}'::regconfig")
+
+
+@functools.lru_cache(maxsize=64)
+def _message_statement(dialect: str, in_chat: bool, after: bool, config: str) -> sa.TextualSelect:
     sqlite = dialect == "sqlite"
     score = _SQLITE_SCORE if sqlite else _PG_SCORE
     sql = (_SQLITE_MESSAGES if sqlite else _PG_MESSAGES).format(
@@ -131,6 +145,7 @@ def _message_statement(dialect: str, in_chat: bool, after: bool) -> sa.TextualSe
         chat=_CHAT if in_chat else "",
         after=_AFTER.format(score=score, id="m.id") if after else "",
     )
+    sql = _with_config(sql, config)
     binds = [
         *_BINDS,
         *(() if sqlite else (*_PG_BINDS, sa.bindparam("headline", type_=sa.String()))),
@@ -142,12 +157,14 @@ def _message_statement(dialect: str, in_chat: bool, after: bool) -> sa.TextualSe
     return sa.text(sql).bindparams(*binds).columns(**_HIT_COLUMNS)
 
 
-def _chat_statement(dialect: str, after: bool) -> Any:
+@functools.lru_cache(maxsize=64)
+def _chat_statement(dialect: str, after: bool, config: str) -> Any:
     sqlite = dialect == "sqlite"
     score = _SQLITE_CHAT_SCORE if sqlite else _PG_CHAT_SCORE
     sql = (_SQLITE_CHATS if sqlite else _PG_CHATS).format(
         score=score, after=_AFTER.format(score=score, id="c.id") if after else ""
     )
+    sql = _with_config(sql, config)
     binds = [*_BINDS, *(() if sqlite else _PG_BINDS), *(_AFTER_BINDS if after else ())]
     ranked = (
         sa.text(sql).bindparams(*binds).columns(id=UuidKey(), score=sa.Float()).subquery("ranked")
@@ -159,18 +176,6 @@ def _chat_statement(dialect: str, after: bool) -> Any:
     )
 
 
-_DIALECTS = ("sqlite", "postgresql")
-_MESSAGES = {
-    (dialect, in_chat, after): _message_statement(dialect, in_chat, after)
-    for dialect in _DIALECTS
-    for in_chat in (True, False)
-    for after in (True, False)
-}
-_CHATS = {
-    (dialect, after): _chat_statement(dialect, after)
-    for dialect in _DIALECTS
-    for after in (True, False)
-}
 _CONFIG_EXISTS = sa.text(
     "SELECT EXISTS (SELECT FROM pg_catalog.pg_ts_config AS c "
     "JOIN pg_catalog.pg_namespace AS n ON n.oid = c.cfgnamespace "
@@ -253,9 +258,10 @@ class SqlSearchRepository:
                 words=options.snippet_words,
             )
         else:
-            bound.update(config=options.config, headline=_headline(options))
+            bound["headline"] = _headline(options)
         dialect = "sqlite" if self._sqlite else "postgresql"
-        statement = _MESSAGES[dialect, chat_id is not None, after is not None]
+        config = "" if self._sqlite else options.config
+        statement = _message_statement(dialect, chat_id is not None, after is not None, config)
         rows = self._connection.execute(statement, bound).all()
         return [
             (
@@ -285,10 +291,10 @@ class SqlSearchRepository:
         bound = self._bound(query, user_id, limit, after, "title")
         if bound is None:
             return []
-        if not self._sqlite:
-            bound["config"] = options.config
         dialect = "sqlite" if self._sqlite else "postgresql"
-        rows = self._connection.execute(_CHATS[dialect, after is not None], bound).all()
+        config = "" if self._sqlite else options.config
+        statement = _chat_statement(dialect, after is not None, config)
+        rows = self._connection.execute(statement, bound).all()
         return [(chat_from_tuple(row[:-1]), row[-1]) for row in rows]
 
     def config_exists(self, config: str) -> bool:
