@@ -298,11 +298,11 @@ def run(backend: str, messages: int, appends: int, rounds: int) -> None:
         if backend == "sqlite":
             plain = f"sqlite:///{Path(directory) / 'plain.db'}"
             url = f"sqlite:///{Path(directory) / 'search.db'}"
-            cleanup: Callable[[], None] = lambda: None  # noqa: E731
+            drops: list[Callable[[], None]] = []
         else:
             plain, drop_plain = scratch_postgres("plain")
             url, drop_search = scratch_postgres("search")
-            cleanup = lambda: (drop_search(), drop_plain())  # noqa: E731
+            drops = [drop_search, drop_plain]
         try:
             users = populate(plain, messages)
             clone(plain, url)
@@ -326,7 +326,8 @@ def run(backend: str, messages: int, appends: int, rounds: int) -> None:
                 f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})"
             )
         finally:
-            cleanup()
+            for drop in drops:
+                drop()
 
 
 def clone(source: str, target: str) -> None:

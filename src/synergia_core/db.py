@@ -49,6 +49,7 @@ __all__ = [
     "create_async_engine",
     "create_engine",
     "ensure_sqlite_functions",
+    "open_search_index",
     "resolve_async_url",
     "resolve_url",
 ]
@@ -273,9 +274,10 @@ SQLITE_SEARCH_TABLES = ("synergia_search_messages", "synergia_search_chats")
 """The FTS5 tables of the search index (revision 0006)."""
 
 
-def _connect_search_index(cursor: Any) -> None:
-    """Open the search index's FTS5 tables on a new connection, outside any
-    transaction.
+def open_search_index(cursor: Any) -> None:
+    """Open the search index's FTS5 tables on a new SQLite connection (a
+    DB-API cursor of it), outside any transaction; the engines synergia-core
+    makes do it on connect, a host's own engine should too.
 
     FTS5 reads its own tables when a connection first uses one, which the
     first append does through the index's triggers. Inside a deferred
@@ -283,7 +285,9 @@ def _connect_search_index(cursor: Any) -> None:
     read comes before the write lock is taken; if another connection has
     committed meanwhile, SQLite cannot upgrade the stale read and the
     append fails at once with "database is locked" instead of waiting on
-    the busy timeout. Done here, the read needs no upgrade.
+    the busy timeout. And SQLite 3.40 fails a first use that follows a
+    schema change by another connection (an ``ANALYZE``) with "no such
+    table". Done here, neither happens.
     """
     cursor.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
@@ -315,7 +319,7 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
-            _connect_search_index(cursor)
+            open_search_index(cursor)
         finally:
             cursor.close()
         _register_sqlite_functions(dbapi_connection)
