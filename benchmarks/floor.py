@@ -39,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from synergia_core.db import DECIMAL_SUM
+from synergia_core.db import DECIMAL_SUM, open_search_index
 from synergia_core.ids import uuid7
 from synergia_core.repositories.sql._rows import MESSAGE_COLUMNS
 
@@ -331,13 +331,14 @@ class SqliteFloor:
     """The floor on SQLite: the standard ``sqlite3`` module in autocommit mode
     (``isolation_level=None``: no ``BEGIN``, each statement commits itself),
     with the settings of the library's engines (foreign keys, WAL,
-    ``synchronous=NORMAL``)."""
+    ``synchronous=NORMAL``, the search index's tables opened)."""
 
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.connection.execute("PRAGMA foreign_keys=ON")
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=NORMAL")
+        open_search_index(self.connection.cursor())
         aggregate: Any = _DecimalSum
         self.connection.create_aggregate(DECIMAL_SUM, 1, aggregate)
 

@@ -189,13 +189,17 @@ def facade(facade_url: str, mode: str) -> Iterator[FacadeFactory]:
 
     def open_one(config: ServiceConfig | None = None) -> Synergia:
         sy = open_facade(mode, facade_url, config)
-        event.listen(sy.engine, "before_cursor_execute", record)
+        # Distribution (Citus) is a PostgreSQL matter: SQLite's own statements
+        # (its FTS5 search index, its spend update) are not checked.
+        if sy.engine.dialect.name == "postgresql":
+            event.listen(sy.engine, "before_cursor_execute", record)
         opened.append(sy)
         return sy
 
     yield open_one
     for item in opened:
-        event.remove(item.engine, "before_cursor_execute", record)
+        if event.contains(item.engine, "before_cursor_execute", record):
+            event.remove(item.engine, "before_cursor_execute", record)
         item.close()
     unscoped = unscoped_statements(statements)
     assert not unscoped, "statements on per-user tables not scoped by user_id:\n" + "\n\n".join(

@@ -73,6 +73,7 @@ class _Transaction:
         self.usage = _Service(tx.usage, loop)
         self.budgets = _Service(tx.budgets, loop)
         self.users = _Service(tx.users, loop)
+        self.search = _Service(tx.search, loop)
 
 
 class BlockingAsync:
@@ -87,6 +88,7 @@ class BlockingAsync:
         self.usage = _Service(self.inner.usage, self._loop)
         self.budgets = _Service(self.inner.budgets, self._loop)
         self.users = _Service(self.inner.users, self._loop)
+        self.search = _Service(self.inner.search, self._loop)
 
     def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(coroutine)

@@ -139,10 +139,16 @@ def test_sqlite_floor_is_one_statement(db_url: str) -> None:
                 floor.connection.set_trace_callback(statements.append)
                 call()
                 floor.connection.set_trace_callback(None)
-                # sqlite3 reports a trigger's program under its statement's text
-                distinct = set(statements)
+                # sqlite3 reports a trigger's program under its statement's
+                # text, and the search index's FTS5 tables' own reads and
+                # writes (made by the trigger, inside the statement) apart
+                distinct = {
+                    s
+                    for s in statements
+                    if "synergia_search_" not in s and "PRAGMA 'main'.data_version" not in s
+                }
                 assert len(distinct) == 1, (name, statements)
-                assert not statements[0].lstrip().upper().startswith(("BEGIN", "COMMIT"))
+                assert not any(s.lstrip().upper().startswith(("BEGIN", "COMMIT")) for s in distinct)
             chat_row = sy.chats.get(chat, user_id="alice")
             assert chat_row.message_count == 2  # the library's add, then the floor's
             thread = sy.messages.thread(chat, user_id="alice")

@@ -41,6 +41,7 @@ from synergia_core.services._async import (
     AsyncChatService,
     AsyncMessageService,
     AsyncModelService,
+    AsyncSearchService,
     AsyncUsageService,
     AsyncUserService,
     Runner,
@@ -79,6 +80,8 @@ class AsyncTransaction:
         """Budgets."""
         self.users = AsyncUserService(runner, config)
         """Users as a whole (erasure)."""
+        self.search = AsyncSearchService(runner, config)
+        """Full-text search."""
 
 
 class _PerCall:
@@ -333,6 +336,8 @@ class AsyncSynergia:
         """Budgets (each call its own unit of work)."""
         self.users = AsyncUserService(runner, self._config)
         """Users as a whole: ``purge`` (each call its own unit of work)."""
+        self.search = AsyncSearchService(runner, self._config)
+        """Full-text search (each call its own unit of work)."""
 
     @property
     def engine(self) -> AsyncEngine | Engine:

@@ -47,6 +47,7 @@ from synergia_core.db import READ_ONLY, create_engine
 from synergia_core.errors import InvalidInputError
 
 __all__ = [
+    "SEARCH_TABLE_PREFIX",
     "TABLE_PREFIX",
     "VERSION_TABLE",
     "Revision",
@@ -334,8 +335,23 @@ def only_synergia_objects(
     reflected: bool,
     compare_to: Any,
 ) -> bool:
-    """The inverse of :func:`include_object`, used by the shipped env.py."""
-    return _is_synergia_object(object, name, type_)
+    """The inverse of :func:`include_object`, used by the shipped env.py.
+
+    The search index (revision 0006: a PostgreSQL generated column and its
+    GIN index, SQLite FTS5 tables) is made by the migrations alone, per
+    dialect, and is not in the ORM: it is left out of the comparison."""
+    return _is_synergia_object(object, name, type_) and not _is_search_object(name, type_)
+
+
+SEARCH_TABLE_PREFIX = "synergia_search_"
+"""Prefix of the SQLite full-text tables (and their shadow tables)."""
+_SEARCH_NAMES = frozenset({"search_vector", "ix_synergia_messages_search"})
+
+
+def _is_search_object(name: str | None, type_: str) -> bool:
+    if type_ == "table":
+        return (name or "").startswith(SEARCH_TABLE_PREFIX)
+    return name in _SEARCH_NAMES
 
 
 def _is_synergia_object(object: Any, name: str | None, type_: str) -> bool:

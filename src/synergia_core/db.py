@@ -50,6 +50,7 @@ __all__ = [
     "create_async_engine",
     "create_engine",
     "ensure_sqlite_functions",
+    "open_search_index",
     "resolve_async_url",
     "resolve_url",
 ]
@@ -306,6 +307,35 @@ def _is_memory(url: URL) -> bool:
     return database in ("", ":memory:") or "mode=memory" in database
 
 
+SQLITE_SEARCH_TABLES = ("synergia_search_messages", "synergia_search_chats")
+"""The FTS5 tables of the search index (revision 0006)."""
+
+
+def open_search_index(cursor: Any) -> None:
+    """Open the search index's FTS5 tables on a new SQLite connection (a
+    DB-API cursor of it), outside any transaction; the engines synergia-core
+    makes do it on connect, a host's own engine should too.
+
+    FTS5 reads its own tables when a connection first uses one, which the
+    first append does through the index's triggers. Inside a deferred
+    transaction (the savepoint of an append that records a spend) that
+    read comes before the write lock is taken; if another connection has
+    committed meanwhile, SQLite cannot upgrade the stale read and the
+    append fails at once with "database is locked" instead of waiting on
+    the busy timeout. And SQLite 3.40 fails a first use that follows a
+    schema change by another connection (an ``ANALYZE``) with "no such
+    table". Done here, neither happens.
+    """
+    cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+        SQLITE_SEARCH_TABLES,
+    )
+    for (name,) in cursor.fetchall():
+        if name in SQLITE_SEARCH_TABLES:
+            cursor.execute(f"SELECT rowid FROM {name} WHERE rowid = 0")
+            cursor.fetchall()
+
+
 def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
     """Install synergia-core's SQLite settings on ``engine``'s connections.
 
@@ -326,6 +356,7 @@ def configure_sqlite_engine(engine: Engine, *, memory: bool = False) -> None:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+            open_search_index(cursor)
         finally:
             cursor.close()
         _register_sqlite_functions(dbapi_connection)

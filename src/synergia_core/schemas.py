@@ -75,6 +75,7 @@ __all__ = [
     "PurgeReport",
     "ReplicaHealth",
     "Role",
+    "SearchHit",
     "SyncReport",
     "ToolCall",
     "TransferReport",
@@ -343,6 +344,28 @@ class Page(BaseModel, Generic[T]):
             IndexError: No item there.
         """
         return self.items[index]
+
+
+# --------------------------------------------------------------------------- search
+
+
+class SearchHit(BaseModel):
+    """A message found by ``sy.search.messages``.
+
+    ``snippet`` is a short extract of the message text around the words
+    that matched, each match between the marks of
+    :attr:`~synergia_core.ServiceConfig.search_marks` (``[`` and ``]`` by
+    default).
+    """
+
+    model_config = _OUTPUT
+
+    chat_id: uuid.UUID
+    chat_title: str | None
+    message_id: uuid.UUID
+    role: Role
+    snippet: str
+    created_at: dt.datetime
 
 
 # ---------------------------------------------------------------------------- usage

@@ -38,6 +38,7 @@ from synergia_core.services import (
     MessageService,
     ModelService,
     Scope,
+    SearchService,
     ServiceConfig,
     UsageService,
     bind_scope,
@@ -72,6 +73,8 @@ class Transaction:
         """Budgets."""
         self.users = UserService(scope, config)
         """Users as a whole (erasure)."""
+        self.search = SearchService(scope, config)
+        """Full-text search."""
 
 
 class Synergia:
@@ -106,6 +109,7 @@ class Synergia:
         usage: Usage reports (:class:`~synergia_core.services.UsageService`).
         budgets: Spending limits (:class:`~synergia_core.services.BudgetService`).
         users: Users as a whole: ``purge`` (:class:`~synergia_core.services.UserService`).
+        search: Full-text search (:class:`~synergia_core.services.SearchService`).
 
     Each call on these runs in a short transaction of its own; use
     :meth:`transaction` to group calls into one.
@@ -155,6 +159,7 @@ class Synergia:
         self.usage = UsageService(scope, self._config)
         self.budgets = BudgetService(scope, self._config)
         self.users = UserService(scope, self._config)
+        self.search = SearchService(scope, self._config)
         self._importer = TransferService(scope, self._config)
         # Exports read one snapshot, on the primary.
         self._exporter = TransferService(self._snapshot_scope, self._config)

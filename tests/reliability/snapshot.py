@@ -65,7 +65,7 @@ def _text(value: Any) -> str:
 _CLASSIC = ("tool_calls", "tool_call_id", "attachments")
 _ADDED = {
     "synergia_chats": ("last_seq",),
-    "synergia_messages": ("reasoning", "deleted_at", "cache_write_1h_tokens"),
+    "synergia_messages": ("reasoning", "deleted_at", "cache_write_1h_tokens", "search_vector"),
     "synergia_models": ("cache_write_1h_price_per_million", "tiers", "aliases"),
 }
 _LOGICAL_TABLES = ("synergia_models", "synergia_chats", "synergia_messages")

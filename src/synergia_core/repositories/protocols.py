@@ -25,6 +25,7 @@ from synergia_core.schemas import (
     ModelRead,
     PriceTier,
     Role,
+    SearchHit,
     UsageRow,
     UsageTotals,
 )
@@ -41,6 +42,9 @@ __all__ = [
     "NewMessage",
     "NewModel",
     "Repositories",
+    "SearchKey",
+    "SearchOptions",
+    "SearchRepository",
     "SpendChange",
     "TransferRepository",
     "UsageFilter",
@@ -511,6 +515,62 @@ class TransferRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SearchKey:
+    """Position in a list of search results: (score, id), both descending.
+    Higher scores rank first."""
+
+    score: float
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search: the PostgreSQL text search configuration, the marks
+    around matches in snippets and the snippet length in words."""
+
+    config: str
+    open_mark: str
+    close_mark: str
+    snippet_words: int
+
+
+class SearchRepository(Protocol):
+    """Full-text search over one user's live chats and undeleted messages."""
+
+    def messages(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        chat_id: uuid.UUID | None,
+        limit: int,
+        after: SearchKey | None,
+        options: SearchOptions,
+    ) -> list[tuple[SearchHit, float]]:
+        """Up to ``limit`` messages matching ``query`` after ``after``, best
+        first, each with its score."""
+        ...
+
+    def chats(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        limit: int,
+        after: SearchKey | None,
+        options: SearchOptions,
+    ) -> list[tuple[ChatRead, float]]:
+        """Up to ``limit`` live chats whose title matches ``query`` after
+        ``after``, best first, each with its score."""
+        ...
+
+    def config_exists(self, config: str) -> bool:
+        """Whether the database knows this text search configuration
+        (always ``True`` where there is no such thing)."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work (one transaction)."""
 
@@ -542,4 +602,9 @@ class Repositories(Protocol):
     @property
     def transfer(self) -> TransferRepository:
         """Whole rows, for export, import and erasure."""
+        ...
+
+    @property
+    def search(self) -> SearchRepository:
+        """Full-text search."""
         ...

@@ -1,4 +1,4 @@
-"""Services: the business rules of models, chats, messages and usage.
+"""Services: the business rules of models, chats, messages, usage, budgets and search.
 
 Each service works on a *scope* that opens a unit of work: the
 :class:`~synergia_core.Synergia` facade gives them one transaction per call
@@ -19,6 +19,7 @@ from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
+from synergia_core.services.search import SearchService
 from synergia_core.services.transfer import TransferService
 from synergia_core.services.usage import UsageService
 from synergia_core.services.users import UserService
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         AsyncChatService,
         AsyncMessageService,
         AsyncModelService,
+        AsyncSearchService,
         AsyncService,
         AsyncUsageService,
         AsyncUserService,
@@ -39,6 +41,7 @@ __all__ = [
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
+    "AsyncSearchService",
     "AsyncService",
     "AsyncUsageService",
     "AsyncUserService",
@@ -47,6 +50,7 @@ __all__ = [
     "MessageService",
     "ModelService",
     "Scope",
+    "SearchService",
     "ServiceConfig",
     "TransferService",
     "UsageService",
@@ -63,6 +67,7 @@ _ASYNC = frozenset(
         "AsyncChatService",
         "AsyncMessageService",
         "AsyncModelService",
+        "AsyncSearchService",
         "AsyncService",
         "AsyncUsageService",
         "AsyncUserService",

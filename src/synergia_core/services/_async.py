@@ -59,6 +59,7 @@ from synergia_core.services.budgets import BudgetService
 from synergia_core.services.chats import ChatService
 from synergia_core.services.messages import MessageService
 from synergia_core.services.models import ModelService
+from synergia_core.services.search import SearchService
 from synergia_core.services.usage import UsageService
 from synergia_core.services.users import UserService
 
@@ -71,6 +72,7 @@ __all__ = [
     "AsyncChatService",
     "AsyncMessageService",
     "AsyncModelService",
+    "AsyncSearchService",
     "AsyncService",
     "AsyncUsageService",
     "AsyncUserService",
@@ -487,3 +489,11 @@ class AsyncUserService(AsyncService[UserService]):
 
     _service = UserService
     purge = awaitable(UserService.purge)
+
+
+class AsyncSearchService(AsyncService[SearchService]):
+    """:class:`~synergia_core.services.SearchService`, awaited."""
+
+    _service = SearchService
+    messages = awaitable(SearchService.messages)
+    chats = awaitable(SearchService.chats)

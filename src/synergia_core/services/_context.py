@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ DEFAULT_MAX_CONTENT_CHARS = 1_000_000
 """Default upper bound of a message's size, in characters."""
 
 
+_CONFIG_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
 def utc_now() -> dt.datetime:
     """The current time, timezone-aware UTC (the default clock)."""
     return dt.datetime.now(dt.timezone.utc)
@@ -62,6 +66,17 @@ class ServiceConfig:
         default_budget: A spending limit per period (a
             :class:`~synergia_core.BudgetRule`) for every user without a
             budget of their own (``sy.budgets.set``); ``None``: no limit.
+        search_config: The PostgreSQL text search configuration that
+            ``sy.search`` parses queries and builds snippets with. It must
+            be the one the stored message vectors are built with:
+            ``synergia_search``, which the migrations create (a copy of
+            ``simple``, accent-insensitive when the ``unaccent`` extension
+            is installed), unless the host rebuilt them (see
+            ``docs/search.md``). Unused on SQLite.
+        search_marks: The text put before and after each match in a search
+            snippet (at most 32 characters each).
+        search_snippet_words: About how many words a search snippet holds
+            (3 to 64).
 
     Raises:
         InvalidInputError: A setting is of the wrong type or out of range.
@@ -72,8 +87,12 @@ class ServiceConfig:
     token_counter: TokenCounter = field(default_factory=default_token_counter)
     cursor_secret: bytes | None = field(default=None, repr=False)
     default_budget: BudgetRule | None = None
+    search_config: str = "synergia_search"
+    search_marks: tuple[str, str] = ("[", "]")
+    search_snippet_words: int = 16
 
     def __post_init__(self) -> None:
+        self._check_search()
         if not callable(self.clock):
             raise InvalidInputError("clock must be callable", field="clock")
         if (
@@ -97,6 +116,32 @@ class ServiceConfig:
         ):
             raise InvalidInputError(
                 "cursor_secret must be bytes, at least 16 of them", field="cursor_secret"
+            )
+
+    def _check_search(self) -> None:
+        config = self.search_config
+        if not isinstance(config, str) or not _CONFIG_NAME.fullmatch(config):
+            raise InvalidInputError(
+                "search_config must name a text search configuration (letters, digits, "
+                "'_', an optional schema and a '.')",
+                field="search_config",
+            )
+        marks = self.search_marks
+        if (
+            not isinstance(marks, tuple)
+            or len(marks) != 2
+            or not all(isinstance(mark, str) and len(mark) <= 32 for mark in marks)
+            or any("\x00" in mark or not mark.isprintable() for mark in marks)
+        ):
+            raise InvalidInputError(
+                "search_marks must be two printable strings of at most 32 characters",
+                field="search_marks",
+            )
+        words = self.search_snippet_words
+        if isinstance(words, bool) or not isinstance(words, int) or not 3 <= words <= 64:
+            raise InvalidInputError(
+                "search_snippet_words must be an integer from 3 to 64",
+                field="search_snippet_words",
             )
 
     def now(self) -> dt.datetime:

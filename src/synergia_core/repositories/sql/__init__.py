@@ -2,7 +2,7 @@
 
 Each repository runs SQLAlchemy Core statements on one
 :class:`~sqlalchemy.engine.Connection`, in the transaction that connection is
-in; none of them commits. :class:`SqlRepositories` bundles the four for one
+in; none of them commits. :class:`SqlRepositories` bundles them for one
 unit of work.
 """
 
@@ -18,6 +18,7 @@ from synergia_core.repositories.sql._catalog import SqlModelRepository
 from synergia_core.repositories.sql._chats import SqlChatRepository
 from synergia_core.repositories.sql._messages import SqlMessageRepository
 from synergia_core.repositories.sql._orm import metadata
+from synergia_core.repositories.sql._search import SqlSearchRepository
 from synergia_core.repositories.sql._transfer import SqlTransferRepository
 from synergia_core.repositories.sql._usage import SqlUsageRepository
 
@@ -27,6 +28,7 @@ __all__ = [
     "SqlMessageRepository",
     "SqlModelRepository",
     "SqlRepositories",
+    "SqlSearchRepository",
     "SqlTransferRepository",
     "SqlUsageRepository",
     "metadata",
@@ -73,3 +75,8 @@ class SqlRepositories:
     def transfer(self) -> SqlTransferRepository:
         """Whole rows, for export, import and erasure."""
         return SqlTransferRepository(self._connection)
+
+    @cached_property
+    def search(self) -> SqlSearchRepository:
+        """Full-text search."""
+        return SqlSearchRepository(self._connection)
