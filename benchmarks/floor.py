@@ -67,7 +67,7 @@ _LIVE = (
 )
 """The chat is the user's, and live (the library's ``live_chat``)."""
 
-PG_APPEND = """
+_PG_BUMP = """
 WITH old AS (
     SELECT id, current_message_id FROM synergia_chats
     WHERE id = %(chat)s AND user_id = %(user)s AND deleted_at IS NULL
@@ -79,7 +79,12 @@ WITH old AS (
         current_message_id = %(id)s
     FROM old WHERE c.id = old.id
     RETURNING c.last_seq AS seq, old.current_message_id AS leaf
-)
+)"""
+"""Lock the chat row and bump it, returning the new ``seq`` and the previous leaf."""
+
+PG_APPEND = (
+    _PG_BUMP
+    + """
 INSERT INTO synergia_messages (id, chat_id, user_id, parent_id, seq, role, content, status,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     cost, metadata, created_at, updated_at)
@@ -88,6 +93,7 @@ SELECT %(id)s, %(chat)s, %(user)s, bump.leaf, bump.seq, 'user', %(content)s, 'co
 FROM bump
 RETURNING seq
 """
+)
 """The append on PostgreSQL: lock and bump the chat row, insert; one statement."""
 
 SQLITE_APPEND = """
@@ -113,19 +119,9 @@ WHERE m.id = %(model)s
 """A priced append's first statement: the model's prices with the user's
 (monthly) budget and the spend of the month, in one read."""
 
-PG_APPEND_PRICED = """
-WITH old AS (
-    SELECT id, current_message_id FROM synergia_chats
-    WHERE id = %(chat)s AND user_id = %(user)s AND deleted_at IS NULL
-    FOR UPDATE
-), bump AS (
-    UPDATE synergia_chats AS c
-    SET message_count = c.message_count + 1, last_seq = c.last_seq + 1,
-        last_message_at = %(now)s, activity_at = %(now)s, updated_at = %(now)s,
-        current_message_id = %(id)s
-    FROM old WHERE c.id = old.id
-    RETURNING c.last_seq AS seq, old.current_message_id AS leaf
-), added AS (
+PG_APPEND_PRICED = (
+    _PG_BUMP[:-1]
+    + """), added AS (
     UPDATE synergia_spend SET amount = amount + %(cost)s, updated_at = %(now)s
     WHERE user_id = %(user)s AND period = 'month' AND period_start = %(start)s
       AND EXISTS (SELECT 1 FROM bump)
@@ -148,6 +144,7 @@ SELECT %(id)s, %(chat)s, %(user)s, bump.leaf, bump.seq, 'assistant', %(content)s
 FROM bump
 RETURNING seq
 """
+)
 """A priced append's second statement on PostgreSQL: lock and bump the chat
 row, add the cost to the month's spend (the row made from the month's stored
 costs the first time), insert; one statement."""
