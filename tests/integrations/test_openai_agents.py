@@ -603,7 +603,7 @@ def test_another_users_chat_is_not_found(db_url: str, mode: str) -> None:
 def test_bad_arguments_are_typed_errors(db_url: str, mode: str) -> None:
     with Env(mode, db_url) as env:
         session = create(env)
-        with pytest.raises(TypeError, match="Synergia or an AsyncSynergia"):
+        with pytest.raises(InvalidInputError, match="Synergia or an AsyncSynergia"):
             SynergiaSession(db_url, session.chat_id, user_id="alice")  # type: ignore[arg-type]
         for bad in ({"chat_id": "nope"}, {"user_id": ""}, {"model": 5}, {"provider": ""}):
             arguments: dict[str, Any] = {"chat_id": session.chat_id, "user_id": "alice", **bad}

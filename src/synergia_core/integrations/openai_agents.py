@@ -547,7 +547,7 @@ def _chat_uuid(chat_id: object) -> uuid.UUID:
             return uuid.UUID(chat_id)
         except ValueError:
             pass
-    raise InvalidInputError("chat_id must be a UUID", field="chat_id")
+    raise InvalidInputError(f"chat_id is not a UUID: {chat_id!r:.80}", field="chat_id")
 
 
 def _is_async(sy: object) -> bool:
@@ -561,4 +561,6 @@ def _is_async(sy: object) -> bool:
     else:
         if isinstance(sy, AsyncSynergia):
             return True
-    raise TypeError(f"sy must be a Synergia or an AsyncSynergia, not {type(sy).__name__}")
+    raise InvalidInputError(
+        f"sy must be a Synergia or an AsyncSynergia, not {type(sy).__name__}", field="sy"
+    )
