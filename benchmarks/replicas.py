@@ -86,6 +86,27 @@ def _throughput(
     return sum(counts) / seconds
 
 
+def _compare(
+    title: str,
+    measure: Callable[[Callable[[], object], int], float],
+    calls: tuple[Callable[[], object], Callable[[], object]],
+    count: int,
+    names: tuple[str, str],
+    *,
+    routing: bool = True,
+) -> None:
+    """Print the median of 3 interleaved rounds of ``measure`` for the
+    single-server facade and the routed one, and (``routing``) the difference."""
+    rounds = [(measure(calls[0], count), measure(calls[1], count)) for _ in range(3)]
+    plain = statistics.median(r[0] for r in rounds)
+    via = statistics.median(r[1] for r in rounds)
+    print(f"## {title} (median of 3 rounds)")
+    print(f"{names[0]:>20}: {plain * 1e6:8.1f} us")
+    print(f"{names[1]:>20}: {via * 1e6:8.1f} us")
+    if routing:
+        print(f"{'routing':>20}: {(via - plain) * 1e6:+8.1f} us per call")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=4)
@@ -135,26 +156,20 @@ def main(argv: list[str] | None = None) -> int:
             def read(sy: Synergia) -> Callable[[], object]:
                 return lambda: sy.messages.list(chat, user_id=user)
 
-            rounds = [
-                (_per_call(read(single), args.calls), _per_call(read(routed), args.calls))
-                for _ in range(3)
-            ]
-            plain = statistics.median(r[0] for r in rounds)
-            via = statistics.median(r[1] for r in rounds)
-            print("## one thread, per read (median of 3 rounds)")
-            print(f"{'primary only':>20}: {plain * 1e6:8.1f} us")
-            print(f"{'routed to replica':>20}: {via * 1e6:8.1f} us")
-            print(f"{'routing':>20}: {(via - plain) * 1e6:+8.1f} us per read")
-            cpu = [
-                (_cpu_per_call(read(single), args.calls), _cpu_per_call(read(routed), args.calls))
-                for _ in range(3)
-            ]
-            cpu_plain = statistics.median(c[0] for c in cpu)
-            cpu_via = statistics.median(c[1] for c in cpu)
-            print("## one thread, client CPU per read (median of 3 rounds)")
-            print(f"{'primary only':>20}: {cpu_plain * 1e6:8.1f} us")
-            print(f"{'routed to replica':>20}: {cpu_via * 1e6:8.1f} us")
-            print(f"{'routing':>20}: {(cpu_via - cpu_plain) * 1e6:+8.1f} us per read")
+            _compare(
+                "one thread, per read",
+                _per_call,
+                (read(single), read(routed)),
+                args.calls,
+                ("primary only", "routed to replica"),
+            )
+            _compare(
+                "one thread, client CPU per read",
+                _cpu_per_call,
+                (read(single), read(routed)),
+                args.calls,
+                ("primary only", "routed to replica"),
+            )
 
             router = ReplicaRouter(routed.engine, [])
             with routed.engine.connect() as connection:
@@ -167,18 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             def append(sy: Synergia) -> Callable[[], object]:
                 return lambda: sy.messages.add(chat, says, user_id=user)
 
-            writes = [
-                (
-                    _per_call(append(single), args.calls // 4),
-                    _per_call(append(routed), args.calls // 4),
-                )
-                for _ in range(3)
-            ]
-            w_plain = statistics.median(w[0] for w in writes)
-            w_via = statistics.median(w[1] for w in writes)
-            print("## one thread, per append (median of 3 rounds)")
-            print(f"{'primary only':>20}: {w_plain * 1e6:8.1f} us")
-            print(f"{'with replicas':>20}: {w_via * 1e6:8.1f} us (+ the WAL position)")
+            _compare(
+                "one thread, per append (with replicas: + reading the WAL position)",
+                _per_call,
+                (append(single), append(routed)),
+                args.calls // 4,
+                ("primary only", "with replicas"),
+                routing=False,
+            )
         finally:
             single.close()
             routed.close()

@@ -34,7 +34,9 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 
 from synergia_core import InvalidInputError, ModelNotFound, ModelRead, Synergia
+from synergia_core.integrations._common import is_async
 from synergia_core.integrations._langchain_convert import PROVIDERS, Draft, read_messages, to_draft
+from synergia_core.services._checks import to_uuid
 
 if TYPE_CHECKING:
     from synergia_core import AsyncModelService, AsyncSynergia, ModelService
@@ -42,33 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["SynergiaChatMessageHistory"]
 
 logger = logging.getLogger(__name__)
-
-
-def _is_async(sy: object) -> bool:
-    """``False`` for a :class:`Synergia`, ``True`` for an ``AsyncSynergia``."""
-    if isinstance(sy, Synergia):
-        return False
-    try:
-        from synergia_core import AsyncSynergia
-    except ImportError:  # no 'async' extra: sy cannot be an AsyncSynergia
-        pass
-    else:
-        if isinstance(sy, AsyncSynergia):
-            return True
-    raise InvalidInputError(
-        f"sy must be a Synergia or an AsyncSynergia, not {type(sy).__name__}", field="sy"
-    )
-
-
-def _chat_uuid(chat_id: object) -> uuid.UUID:
-    if isinstance(chat_id, uuid.UUID):
-        return chat_id
-    if isinstance(chat_id, str):
-        try:
-            return uuid.UUID(chat_id)
-        except ValueError:
-            pass
-    raise InvalidInputError(f"chat_id is not a UUID: {chat_id!r:.80}", field="chat_id")
 
 
 def _lookups(drafts: Sequence[Draft]) -> list[tuple[str, str | None]]:
@@ -162,9 +137,9 @@ class SynergiaChatMessageHistory(BaseChatMessageHistory):
         limit: int | None = None,
     ) -> None:
         super().__init__()
-        self._async = _is_async(sy)
+        self._async = is_async(sy)
         self._sy = sy
-        self.chat_id: uuid.UUID = _chat_uuid(chat_id)
+        self.chat_id: uuid.UUID = to_uuid(chat_id, "chat_id")
         """The chat this history reads and writes."""
         if not isinstance(user_id, str) or not user_id:
             raise InvalidInputError("user_id must be a non-empty string", field="user_id")

@@ -58,6 +58,7 @@ from synergia_core import (
     Synergia,
     Usage,
 )
+from synergia_core.integrations._common import is_async
 from synergia_core.integrations._openai_agents_convert import (
     KEY,
     Item,
@@ -67,6 +68,7 @@ from synergia_core.integrations._openai_agents_convert import (
     template_of,
 )
 from synergia_core.schemas import Role
+from synergia_core.services._checks import to_uuid
 
 if TYPE_CHECKING:
     from synergia_core import AsyncSynergia
@@ -97,9 +99,9 @@ class SynergiaSession:
         session_settings: As given (``SessionSettings()`` by default).
 
     Raises:
-        TypeError: ``sy`` is neither facade.
-        InvalidInputError: ``chat_id`` is not a UUID, ``user_id`` is empty,
-            or ``model``/``provider`` is not a string.
+        InvalidInputError: ``sy`` is neither facade, ``chat_id`` is not a
+            UUID, ``user_id`` is empty, or ``model``/``provider`` is not a
+            string.
 
     Every method raises ``ChatNotFound`` when the chat is not a live chat
     of ``user_id``. The protocol's methods take the runner's ``wrapper=``
@@ -120,9 +122,9 @@ class SynergiaSession:
         provider: str | None = None,
         session_settings: SessionSettings | Mapping[str, Any] | None = None,
     ) -> None:
-        self._async = _is_async(sy)
+        self._async = is_async(sy)
         self._sy = sy
-        self.chat_id = _chat_uuid(chat_id)
+        self.chat_id = to_uuid(chat_id, "chat_id")
         """The chat holding the items."""
         if not isinstance(user_id, str) or not user_id:
             raise InvalidInputError("user_id must be a non-empty string", field="user_id")
@@ -170,10 +172,9 @@ class SynergiaSession:
         catalog has it.
 
         Raises:
-            TypeError: ``sy`` is neither facade.
-            InvalidInputError: An argument is invalid.
+            InvalidInputError: An argument is invalid (``sy`` neither facade included).
         """
-        if not _is_async(sy):
+        if not is_async(sy):
             return cls.create_sync(
                 cast(Synergia, sy),
                 user_id=user_id,
@@ -537,30 +538,3 @@ def _take(
     if len(items) < wanted and window is not None and len(path) == window:
         return None
     return cast(list[TResponseInputItem], items[max(0, len(items) - wanted) :])
-
-
-def _chat_uuid(chat_id: object) -> uuid.UUID:
-    if isinstance(chat_id, uuid.UUID):
-        return chat_id
-    if isinstance(chat_id, str):
-        try:
-            return uuid.UUID(chat_id)
-        except ValueError:
-            pass
-    raise InvalidInputError(f"chat_id is not a UUID: {chat_id!r:.80}", field="chat_id")
-
-
-def _is_async(sy: object) -> bool:
-    """Whether ``sy`` is an ``AsyncSynergia`` (``False``: a ``Synergia``)."""
-    if isinstance(sy, Synergia):
-        return False
-    try:
-        from synergia_core import AsyncSynergia
-    except ImportError:  # the 'async' extra is missing: it cannot be one
-        pass
-    else:
-        if isinstance(sy, AsyncSynergia):
-            return True
-    raise InvalidInputError(
-        f"sy must be a Synergia or an AsyncSynergia, not {type(sy).__name__}", field="sy"
-    )

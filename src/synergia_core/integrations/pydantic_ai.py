@@ -46,6 +46,7 @@ from synergia_core import (
     ModelRead,
     Synergia,
 )
+from synergia_core.integrations._common import is_async
 from synergia_core.integrations._pydantic_ai_convert import (
     Planned,
     digest,
@@ -53,6 +54,7 @@ from synergia_core.integrations._pydantic_ai_convert import (
     plan,
     thread_json,
 )
+from synergia_core.services._checks import to_uuid
 
 if TYPE_CHECKING:
     from synergia_core import AsyncModelService, AsyncSynergia, ModelService
@@ -87,9 +89,9 @@ class SynergiaMessageHistory(Generic[_S]):
     """
 
     def __init__(self, sy: _S, chat_id: uuid.UUID | str, *, user_id: str) -> None:
-        self._async = _is_async(sy)
+        self._async = is_async(sy)
         self._sy: _S = sy
-        self.chat_id: uuid.UUID = _chat_uuid(chat_id)
+        self.chat_id: uuid.UUID = to_uuid(chat_id, "chat_id")
         """The chat."""
         if not isinstance(user_id, str) or not user_id:
             raise InvalidInputError("user_id must be a non-empty string", field="user_id")
@@ -226,32 +228,6 @@ class SynergiaMessageHistory(Generic[_S]):
         assert not isinstance(self._sy, Synergia)
         sy: AsyncSynergia = self._sy
         return sy
-
-
-def _is_async(sy: object) -> bool:
-    """Whether ``sy`` is an ``AsyncSynergia`` (``False``: a ``Synergia``)."""
-    if isinstance(sy, Synergia):
-        return False
-    try:
-        from synergia_core import AsyncSynergia
-    except ImportError:  # without the 'async' extra there can be no AsyncSynergia
-        AsyncSynergia = None  # type: ignore[assignment,misc]  # noqa: N806
-    if AsyncSynergia is not None and isinstance(sy, AsyncSynergia):
-        return True
-    raise InvalidInputError(
-        f"sy must be a Synergia or an AsyncSynergia, not {type(sy).__name__}", field="sy"
-    )
-
-
-def _chat_uuid(chat_id: object) -> uuid.UUID:
-    if isinstance(chat_id, uuid.UUID):
-        return chat_id
-    if isinstance(chat_id, str):
-        try:
-            return uuid.UUID(chat_id)
-        except ValueError:
-            pass
-    raise InvalidInputError("chat_id must be a UUID (or its string)", field="chat_id")
 
 
 def _checked(messages: object) -> list[pa.ModelMessage]:
